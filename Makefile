@@ -1,0 +1,37 @@
+# Developer entry points. Everything runs on a fresh Debian machine with R:
+# `make test` installs what is missing, installs the package and runs the tests.
+
+R       ?= R
+RSCRIPT ?= Rscript
+PKG     := perturbgim
+VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
+TARBALL := $(PKG)_$(VERSION).tar.gz
+
+.PHONY: deps document install test check bench demo sanitize clean
+
+deps:
+	@bash tools/install-deps.sh
+
+document:
+	@$(RSCRIPT) -e 'roxygen2::roxygenise()'
+
+install:
+	@$(R) CMD INSTALL --no-multiarch --preclean --no-test-load . > /tmp/$(PKG)-install.log 2>&1 \
+	  || { cat /tmp/$(PKG)-install.log; exit 1; }
+	@echo "installed $(PKG) $(VERSION)"
+
+test: deps install
+	@$(RSCRIPT) tools/run-tests.R
+
+check: deps
+	@rm -rf check && mkdir -p check
+	@cd check && $(R) CMD build .. && _R_CHECK_FORCE_SUGGESTS_=false $(R) CMD check --as-cran --no-manual $(TARBALL)
+
+bench: deps install
+	@$(RSCRIPT) bench/metrics.R
+
+demo: deps install
+	@$(RSCRIPT) inst/scripts/demo.R
+
+clean:
+	@rm -rf check src/*.o src/*.so demo-output

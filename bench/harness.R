@@ -1,0 +1,53 @@
+# Shared by the benchmark scripts: timing and the reference interpreter.
+
+# Median wall-clock seconds of `reps` evaluations of `expr` (after one warm-up
+# run unless `warmup = FALSE`).
+median_seconds <- function(expr, reps = 5L, warmup = TRUE) {
+  f <- eval(call("function", NULL, substitute(expr)), parent.frame())
+  if (warmup) f()
+  times <- vapply(seq_len(reps), function(i) {
+    t0 <- proc.time()[["elapsed"]]
+    f()
+    proc.time()[["elapsed"]] - t0
+  }, numeric(1))
+  stats::median(times)
+}
+
+# Debian's system python3 carries numpy, scipy and POT (python3-pot); the
+# python3 first on PATH may be another one without them.
+reference_python <- function() {
+  py <- "/usr/bin/python3"
+  if (!file.exists(py)) py <- Sys.which("python3")
+  py
+}
+
+# Runs a python snippet that prints one JSON object on its last line and
+# returns that object as a list. Inputs travel as files written by the caller.
+run_python_json <- function(code) {
+  script <- tempfile(fileext = ".py")
+  writeLines(code, script)
+  out <- system2(reference_python(), script, stdout = TRUE, stderr = TRUE)
+  status <- attr(out, "status")
+  if (!is.null(status) && status != 0) {
+    stop("python reference failed:\n", paste(out, collapse = "\n"))
+  }
+  jsonlite::fromJSON(out[length(out)])
+}
+
+# Writes a numeric matrix as raw little-endian doubles (row-major) so python
+# reads it bit-exactly with numpy.fromfile(...).reshape(n, d).
+write_matrix_bin <- function(x, path) {
+  con <- file(path, "wb")
+  on.exit(close(con))
+  writeBin(as.double(t(x)), con, size = 8L, endian = "little")
+  invisible(path)
+}
+
+# One row of the benchmark table. `ours` and `reference` are median seconds.
+bench_row <- function(metric, case, ours, reference_name, reference,
+                      agreement = NA_character_) {
+  data.frame(metric = metric, case = case, perturbgim_s = ours,
+             reference = reference_name, reference_s = reference,
+             speedup = reference / ours, agreement = agreement,
+             stringsAsFactors = FALSE)
+}

@@ -1,0 +1,40 @@
+/* Registration only: every .Call entry point with its exact argument count. */
+#include <R.h>
+#include <Rinternals.h>
+#include <R_ext/Rdynload.h>
+#include <R_ext/Visibility.h>
+
+/* metrics_graph.c */
+extern SEXP pg_sid(SEXP, SEXP, SEXP);
+/* metrics_f1.c */
+extern SEXP pg_f1(SEXP, SEXP, SEXP);
+/* metrics_sinkhorn.c */
+extern SEXP pg_sinkhorn(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* metrics_kde.c */
+extern SEXP pg_kde_nll(SEXP, SEXP, SEXP, SEXP);
+/* metrics_means.c */
+extern SEXP pg_mean_distance(SEXP, SEXP);
+extern SEXP pg_pearson_delta(SEXP, SEXP, SEXP);
+/* metrics_energy.c */
+extern SEXP pg_energy_distance(SEXP, SEXP, SEXP);
+/* threads.c */
+extern SEXP pg_openmp_threads(void);
+
+static const R_CallMethodDef call_methods[] = {
+    {"pg_sid",             (DL_FUNC) &pg_sid,             3},
+    {"pg_f1",              (DL_FUNC) &pg_f1,              3},
+    {"pg_sinkhorn",        (DL_FUNC) &pg_sinkhorn,        7},
+    {"pg_kde_nll",         (DL_FUNC) &pg_kde_nll,         4},
+    {"pg_mean_distance",   (DL_FUNC) &pg_mean_distance,   2},
+    {"pg_pearson_delta",   (DL_FUNC) &pg_pearson_delta,   3},
+    {"pg_energy_distance", (DL_FUNC) &pg_energy_distance, 3},
+    {"pg_openmp_threads",  (DL_FUNC) &pg_openmp_threads,  0},
+    {NULL, NULL, 0}
+};
+
+void attribute_visible R_init_perturbgim(DllInfo *dll)
+{
+    R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
+    R_useDynamicSymbols(dll, FALSE);
+    R_forceSymbols(dll, TRUE);
+}

@@ -1,0 +1,4 @@
+library(testthat)
+library(perturbgim)
+
+test_check("perturbgim")

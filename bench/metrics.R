@@ -20,7 +20,7 @@ if (length(wanted)) {
 
 cat(sprintf("perturbgim %s, %s, BLAS: %s, threads: %d\n",
             utils::packageVersion("perturbgim"), R.version.string,
-            basename(extSoftVersion()[["BLAS"]]),
+            normalizePath(extSoftVersion()[["BLAS"]]),
             getOption("perturbgim.threads", 2L)))
 rows <- list()
 for (f in case_files) {

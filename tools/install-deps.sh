@@ -10,6 +10,7 @@ set -euo pipefail
 # itself never calls Python.
 DEBIAN_PACKAGES=(
   libopenblas0
+  qpdf
   pandoc
   r-cran-cli r-cran-rlang r-cran-matrix r-cran-testthat r-cran-withr r-cran-jsonlite
   r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-energy

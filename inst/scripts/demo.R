@@ -11,6 +11,7 @@
 # perturbgim. A toy graph shows the structure metrics. Results are printed;
 # plots go to the folder in PERTURBGIM_DEMO_DIR (default: demo-output/).
 suppressPackageStartupMessages(library(perturbgim))
+options(width = 120)
 out_dir <- Sys.getenv("PERTURBGIM_DEMO_DIR", "demo-output")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 set.seed(2019)
@@ -35,23 +36,30 @@ cat(sprintf("%d control cells, %d single perturbations, %d combinations whose",
             nrow(control), length(singles), length(combos)),
     "parts were also measured alone:\n ", paste(combos, collapse = ", "), "\n\n")
 
+# Every method predicts as many cells as the replicate half has, since the
+# KDE bandwidth (Scott's rule) and the other metrics depend on sample size.
 shift_of <- function(cond) colMeans(cells_of(cond)) - colMeans(control)
 observed <- predicted <- list()
 for (combo in combos) {
   cells <- cells_of(combo)
   held_out <- sample(nrow(cells)) <= nrow(cells) / 2
   observed[[combo]] <- cells[held_out, ]
+  base <- control[sample(nrow(control), sum(!held_out)), ]
   shift <- Reduce(`+`, lapply(strsplit(combo, "+", fixed = TRUE)[[1]], shift_of))
-  predicted$observational[[combo]] <- control
-  predicted$additive[[combo]] <- sweep(control, 2, shift, "+")
+  predicted$observational[[combo]] <- base
+  predicted$additive[[combo]] <- sweep(base, 2, shift, "+")
   predicted$replicate[[combo]] <- cells[!held_out, ]
 }
 
+metric_cols <- c("w2", "mean_distance", "kde_nll", "energy_distance", "pearson_delta")
 results <- do.call(rbind, lapply(names(predicted), function(method) {
-  res <- gim_evaluate(predicted[[method]], observed, control = control)
+  # The observational prediction has no shift from control by construction,
+  # so its Pearson delta is undefined: leave it NA rather than warn.
+  metrics <- if (method == "observational") setdiff(metric_cols, "pearson_delta") else metric_cols
+  res <- gim_evaluate(predicted[[method]], observed, control = control, metrics = metrics)
+  res[setdiff(metric_cols, names(res))] <- NA_real_
   cbind(method = method, res)
 }))
-metric_cols <- c("w2", "mean_distance", "kde_nll", "energy_distance", "pearson_delta")
 
 cat("Per combination (predicted vs held-out cells):\n")
 shown <- results
@@ -85,12 +93,17 @@ files <- c(file.path(out_dir, "metrics_by_method.png"),
            file.path(out_dir, "additive_vs_observed_shift.png"))
 grDevices::png(files[1], width = 1500, height = 420, res = 110)
 op <- graphics::par(mfrow = c(1, length(metric_cols)), mar = c(7, 4, 3, 1))
+method <- factor(results$method, levels = names(predicted))
 for (m in metric_cols) {
-  graphics::boxplot(results[[m]] ~ results$method, main = m, xlab = "", ylab = "",
-                    las = 2, col = c("#9ecae1", "#fdae6b", "#a1d99b"))
+  # KDE-NLL can explode for one context (see ?kde_nll on constant genes): a
+  # log axis keeps the others readable.
+  log_axis <- if (m == "kde_nll" && all(results[[m]] > 0)) "y" else ""
+  graphics::boxplot(results[[m]] ~ method, main = m, xlab = "", ylab = "",
+                    las = 2, log = log_axis, drop = FALSE,
+                    col = c("#fdae6b", "#9ecae1", "#a1d99b"))
 }
 graphics::par(op)
-grDevices::dev.off()
+invisible(grDevices::dev.off())
 
 best <- results[results$method == "additive", ]
 combo <- best$context[which.max(best$pearson_delta)]
@@ -102,6 +115,7 @@ graphics::plot(add_shift, obs_shift, pch = 19, col = "#3182bd",
                ylab = "observed: mean shift from control",
                main = sprintf("%s, 20 most variable genes", combo))
 graphics::abline(0, 1, lty = 2)
-graphics::text(add_shift, obs_shift, names(obs_shift), pos = 3, cex = 0.6)
-grDevices::dev.off()
+top <- order(abs(obs_shift), decreasing = TRUE)[1:5]
+graphics::text(add_shift[top], obs_shift[top], names(obs_shift)[top], pos = 3, cex = 0.7)
+invisible(grDevices::dev.off())
 cat("\nPlots written:\n", paste0("  ", normalizePath(files), "\n"), sep = "")

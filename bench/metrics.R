@@ -3,6 +3,7 @@
 #   Rscript bench/metrics.R            # all cases
 #   Rscript bench/metrics.R sid kde    # only some
 suppressPackageStartupMessages(library(perturbgim))
+options(width = 160)
 bench_dir <- local({
   args <- commandArgs(trailingOnly = FALSE)
   file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
@@ -35,5 +36,10 @@ rownames(table) <- NULL
 table$perturbgim_s <- signif(table$perturbgim_s, 3)
 table$reference_s <- signif(table$reference_s, 3)
 table$speedup <- round(table$speedup, 1)
+# The agreement notes can be long: print them under the table, by row.
+notes <- table$agreement
+table$agreement <- NULL
 cat("\n")
 print(table, right = FALSE)
+cat("\nAgreement with the reference, by row:\n")
+cat(sprintf("%2d  %s", seq_along(notes), notes), sep = "\n")

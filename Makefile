@@ -33,5 +33,20 @@ bench: deps install
 demo: deps install
 	@$(RSCRIPT) inst/scripts/demo.R
 
+# The C code built with AddressSanitizer and UndefinedBehaviorSanitizer into a
+# private library, then the whole test suite with the sanitizer runtimes
+# preloaded into R (which is not itself instrumented).
+SANITIZE_LIB := /tmp/$(PKG)-sanitize-lib
+sanitize: deps
+	@mkdir -p $(SANITIZE_LIB)
+	@R_MAKEVARS_USER=$(CURDIR)/tools/Makevars.sanitize $(R) CMD INSTALL --preclean \
+	  --library=$(SANITIZE_LIB) --no-test-load . > /tmp/$(PKG)-sanitize-install.log 2>&1 \
+	  || { cat /tmp/$(PKG)-sanitize-install.log; exit 1; }
+	@R_LIBS=$(SANITIZE_LIB) \
+	  LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(RSCRIPT) tools/run-tests.R
+
 clean:
 	@rm -rf check src/*.o src/*.so demo-output

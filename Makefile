@@ -7,7 +7,7 @@ PKG     := perturbgim
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(PKG)_$(VERSION).tar.gz
 
-.PHONY: deps document install test check bench demo sanitize clean
+.PHONY: deps document install test check bench bench-data demo sanitize clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -29,6 +29,10 @@ check: deps
 
 bench: deps install
 	@$(RSCRIPT) bench/metrics.R
+
+bench-data: deps install
+	@$(RSCRIPT) bench/data_synthetic.R
+	@$(RSCRIPT) bench/data.R
 
 demo: deps install
 	@$(RSCRIPT) inst/scripts/demo.R

@@ -34,13 +34,16 @@ run_python_json <- function(code) {
   jsonlite::fromJSON(out[length(out)])
 }
 
-# Writes a numeric matrix as raw little-endian doubles (row-major) so python
-# reads it bit-exactly with numpy.fromfile(...).reshape(n, d).
-write_matrix_bin <- function(x, path) {
+# Writes a numeric matrix as raw little-endian doubles (row-major) to a
+# temporary file, so python reads it bit-exactly with
+# numpy.fromfile(path, dtype="<f8").reshape(n, d). Returns the path; the
+# caller unlinks it.
+write_matrix_bin <- function(x) {
+  path <- tempfile(fileext = ".bin")
   con <- file(path, "wb")
   on.exit(close(con))
   writeBin(as.double(t(x)), con, size = 8L, endian = "little")
-  invisible(path)
+  path
 }
 
 # One row of the benchmark table. `ours` and `reference` are median seconds.

@@ -38,11 +38,9 @@ run_case <- function() {
     sinkhorn_w2(predicted, observed, epsilon = eps, tolerance = tol,
                 n_threads = 1L))
 
-  pred_file <- tempfile(fileext = ".bin")
-  obs_file <- tempfile(fileext = ".bin")
+  pred_file <- write_matrix_bin(predicted)
+  obs_file <- write_matrix_bin(observed)
   on.exit(unlink(c(pred_file, obs_file)))
-  write_matrix_bin(predicted, pred_file)
-  write_matrix_bin(observed, obs_file)
   ref <- run_python_json(sprintf('
 import json, time, warnings
 import numpy as np

@@ -52,11 +52,18 @@ for (combo in combos) {
 }
 
 metric_cols <- c("w2", "mean_distance", "kde_nll", "energy_distance", "pearson_delta")
+notes <- character()
 results <- do.call(rbind, lapply(names(predicted), function(method) {
   # The observational prediction has no shift from control by construction,
   # so its Pearson delta is undefined: leave it NA rather than warn.
   metrics <- if (method == "observational") setdiff(metric_cols, "pearson_delta") else metric_cols
-  res <- gim_evaluate(predicted[[method]], observed, control = control, metrics = metrics)
+  res <- withCallingHandlers(
+    gim_evaluate(predicted[[method]], observed, control = control, metrics = metrics),
+    # Shown after the table, where they explain an outlier, not before it.
+    warning = function(w) {
+      notes <<- c(notes, sprintf("%s: %s", method, conditionMessage(w)))
+      invokeRestart("muffleWarning")
+    })
   res[setdiff(metric_cols, names(res))] <- NA_real_
   cbind(method = method, res)
 }))
@@ -65,6 +72,10 @@ cat("Per combination (predicted vs held-out cells):\n")
 shown <- results
 shown[metric_cols] <- lapply(shown[metric_cols], signif, digits = 3)
 print(shown[order(shown$context, shown$method), ], row.names = FALSE)
+if (length(notes)) {
+  cat("\nNotes (a gene constant in a predicted sample makes KDE-NLL explode; see ?kde_nll):\n")
+  cat(paste0("  ", gsub("\n", "\n  ", notes)), sep = "\n")
+}
 
 cat("\nMedian over combinations (lower is better; pearson_delta: higher):\n")
 medians <- aggregate(results[metric_cols], by = list(method = results$method),

@@ -279,7 +279,7 @@ check_dots_empty_pp <- function(..., call) {
 check_pp_args <- function(min_counts, min_cells, n_hvg, n_markers, call) {
   if (!is.numeric(min_counts) || length(min_counts) != 1L || is.na(min_counts) ||
       !is.finite(min_counts) || min_counts < 0) {
-    cli::cli_abort("{.arg min_counts} must be a single number >= 0, not {.val {min_counts}}.",
+    cli::cli_abort("{.arg min_counts} must be a single number >= 0, not {describe_value(min_counts)}.",
                    call = call)
   }
   args <- list(min_counts = as.double(min_counts),

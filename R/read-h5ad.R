@@ -161,7 +161,7 @@ h5ad_open <- function(path, call) {
     cli::cli_abort("{.arg path} must be a single file path.", call = call)
   }
   if (!file.exists(path)) {
-    cli::cli_abort("File {.file {path}} does not exist.", call = call)
+    cli::cli_abort("{.arg path}: file {.file {path}} does not exist.", call = call)
   }
   if (dir.exists(path)) {
     cli::cli_abort(paste("{.file {path}} is a directory, not an {.file .h5ad}",

@@ -110,7 +110,7 @@ read_sciplex3 <- function(path, drugs = NULL, cell_lines = NULL,
                    call = call)
   }
   if (!file.exists(path)) {
-    cli::cli_abort("{.file {path}} does not exist.", call = call)
+    cli::cli_abort("{.arg path}: {.file {path}} does not exist.", call = call)
   }
   check_names_arg(drugs, "drugs", call)
   check_names_arg(cell_lines, "cell_lines", call)

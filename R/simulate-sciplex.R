@@ -204,7 +204,7 @@ simulate_sciplex <- function(n_cells = 200, n_control = n_cells,
   ic50_scale <- check_positive_number(ic50_scale)
   if (!is.numeric(rewire) || length(rewire) != 1L || is.na(rewire) ||
       rewire < 0 || rewire > 1) {
-    cli::cli_abort("{.arg rewire} must be a single number in [0, 1], not {.val {rewire}}.")
+    cli::cli_abort("{.arg rewire} must be a single number in [0, 1], not {describe_value(rewire)}.")
   }
   expected_edges <- check_positive_number(expected_edges)
   max_edges <- n_module * (n_module - 1) / 2

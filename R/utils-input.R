@@ -123,7 +123,7 @@ check_same_nodes <- function(a, b, a_arg, b_arg, call = rlang::caller_env()) {
 check_positive_number <- function(x, arg = rlang::caller_arg(x),
                                   call = rlang::caller_env()) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || !is.finite(x) || x <= 0) {
-    cli::cli_abort("{.arg {arg}} must be a single positive number, not {.val {x}}.",
+    cli::cli_abort("{.arg {arg}} must be a single positive number, not {describe_value(x)}.",
                    call = call)
   }
   as.double(x)
@@ -133,10 +133,20 @@ check_count <- function(x, arg = rlang::caller_arg(x), min = 1L,
                         call = rlang::caller_env()) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < min ||
       x != round(x) || x > .Machine$integer.max) {
-    cli::cli_abort("{.arg {arg}} must be a single whole number >= {min}, not {.val {x}}.",
+    cli::cli_abort("{.arg {arg}} must be a single whole number >= {min}, not {describe_value(x)}.",
                    call = call)
   }
   as.integer(x)
+}
+
+# What was given, for error messages: the value itself when it is a single
+# number, string or logical, otherwise its type ("a function", "NULL", ...).
+describe_value <- function(x) {
+  if (is.atomic(x) && length(x) == 1L && !is.null(x)) {
+    cli::format_inline("{.val {x}}")
+  } else {
+    cli::format_inline("{.obj_type_friendly {x}}")
+  }
 }
 
 check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {

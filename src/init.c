@@ -9,7 +9,8 @@ extern SEXP pg_sid(SEXP, SEXP, SEXP);
 /* metrics_f1.c */
 extern SEXP pg_f1(SEXP, SEXP, SEXP);
 /* metrics_sinkhorn.c */
-extern SEXP pg_sinkhorn(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP pg_sinkhorn(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP,
+                        SEXP);
 /* metrics_kde.c */
 extern SEXP pg_kde_nll(SEXP, SEXP, SEXP, SEXP);
 /* metrics_means.c */
@@ -25,7 +26,7 @@ extern SEXP pg_scm_sample(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 static const R_CallMethodDef call_methods[] = {
     {"pg_sid",             (DL_FUNC) &pg_sid,             3},
     {"pg_f1",              (DL_FUNC) &pg_f1,              3},
-    {"pg_sinkhorn",        (DL_FUNC) &pg_sinkhorn,        10},
+    {"pg_sinkhorn",        (DL_FUNC) &pg_sinkhorn,       10},
     {"pg_kde_nll",         (DL_FUNC) &pg_kde_nll,         4},
     {"pg_mean_distance",   (DL_FUNC) &pg_mean_distance,   2},
     {"pg_pearson_delta",   (DL_FUNC) &pg_pearson_delta,   3},

@@ -54,3 +54,15 @@ bench_row <- function(metric, case, ours, reference_name, reference,
              speedup = reference / ours, agreement = agreement,
              stringsAsFactors = FALSE)
 }
+
+# Two rows for a threaded metric: at `threads` threads and at 1 thread,
+# against the same reference time.
+thread_rows <- function(metric, case, threads, ours, ours_1, reference_name,
+                        reference, agreement) {
+  rbind(
+    bench_row(metric, paste0(case, ", ", threads, " threads"), ours,
+              reference_name, reference, agreement),
+    bench_row(metric, paste0(case, ", 1 thread"), ours_1,
+              reference_name, reference, agreement)
+  )
+}

@@ -496,6 +496,25 @@ static double sk_transport(const double *C, int m, int n, const sk_kernel *k,
     return t / ((double) m * n);
 }
 
+/* Squared norms of the rows of a column-major m x d matrix, summed over
+ * columns in order (so every caller gets bit-identical norms). */
+static void sk_row_norms(const double *xc, int m, int d, double *nx)
+{
+    for (int i = 0; i < m; i++) nx[i] = 0.0;
+    for (int k = 0; k < d; k++) {
+        const double *xck = xc + (size_t) m * k;
+        for (int i = 0; i < m; i++) nx[i] += xck[i] * xck[i];
+    }
+}
+
+static double sk_max(const double *v, int len)
+{
+    double mx = 0.0;
+    for (int i = 0; i < len; i++)
+        if (v[i] > mx) mx = v[i];
+    return mx;
+}
+
 /* C (m x n, row-major) = squared distances between the rows of x (m x d)
  * and y (n x d), both column-major.  Returns max C.  xc, yc: scratch of
  * m d and n d doubles; nx, ny: m and n. */
@@ -518,13 +537,8 @@ static double sk_cost_matrix(const double *x, int m, const double *y, int n,
         for (int i = 0; i < m; i++) xck[i] = xk[i] - mu;
         for (int j = 0; j < n; j++) yck[j] = yk[j] - mu;
     }
-    for (int i = 0; i < m; i++) nx[i] = 0.0;
-    for (int j = 0; j < n; j++) ny[j] = 0.0;
-    for (int k = 0; k < d; k++) {
-        const double *xck = xc + (size_t) m * k, *yck = yc + (size_t) n * k;
-        for (int i = 0; i < m; i++) nx[i] += xck[i] * xck[i];
-        for (int j = 0; j < n; j++) ny[j] += yck[j] * yck[j];
-    }
+    sk_row_norms(xc, m, d, nx);
+    sk_row_norms(yc, n, d, ny);
     /* The column-major n x m matrix -2 yc xc^T is C in row-major order. */
     const double alpha = -2.0, beta = 0.0;
     F77_CALL(dgemm)("N", "T", &n, &m, &d, &alpha, yc, &n, xc, &m, &beta, C,
@@ -544,10 +558,7 @@ static double sk_cost_matrix(const double *x, int m, const double *y, int n,
         }
         rowmax[i] = mx;
     }
-    double mx = 0.0;
-    for (int i = 0; i < m; i++)
-        if (rowmax[i] > mx) mx = rowmax[i];
-    return mx;
+    return sk_max(rowmax, m);
 }
 
 /* Symmetric version for x against itself: dsyrk fills one triangle, which
@@ -566,11 +577,7 @@ static double sk_cost_matrix_self(const double *x, int m, int d, double *C,
         double *xck = xc + (size_t) m * k;
         for (int i = 0; i < m; i++) xck[i] = xk[i] - mu;
     }
-    for (int i = 0; i < m; i++) nx[i] = 0.0;
-    for (int k = 0; k < d; k++) {
-        const double *xck = xc + (size_t) m * k;
-        for (int i = 0; i < m; i++) nx[i] += xck[i] * xck[i];
-    }
+    sk_row_norms(xc, m, d, nx);
     const double alpha = -2.0, beta = 0.0;
     /* Upper triangle, column-major: C[i + m j] for i <= j. */
     F77_CALL(dsyrk)("U", "N", &m, &d, &alpha, xc, &m, &beta, C, &m
@@ -597,10 +604,7 @@ static double sk_cost_matrix_self(const double *x, int m, int d, double *C,
     for (int j = 0; j < m; j++)
         for (int i = j + 1; i < m; i++)
             C[i + (size_t) m * j] = C[j + (size_t) m * i];
-    double mx = 0.0;
-    for (int i = 0; i < m; i++)
-        if (colmax[i] > mx) mx = colmax[i];
-    return mx;
+    return sk_max(colmax, m);
 }
 
 /* One Sinkhorn problem and the state of its iterations.  The caller sets

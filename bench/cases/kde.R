@@ -38,10 +38,6 @@ print(json.dumps({"seconds": float(np.median(times)), "value": float(value)}))
   agreement <- sprintf("rel. diff %.1e",
                        abs(ours_value - ref$value) / abs(ref$value))
   case <- "m = n = 5000, d = 50, Scott"
-  rbind(
-    bench_row("kde_nll", paste0(case, ", ", threads, " threads"), ours,
-              "scipy gaussian_kde", ref$seconds, agreement),
-    bench_row("kde_nll", paste0(case, ", 1 thread"), ours_1,
-              "scipy gaussian_kde", ref$seconds, agreement)
-  )
+  thread_rows("kde_nll", case, threads, ours, ours_1, "scipy gaussian_kde",
+              ref$seconds, agreement)
 }

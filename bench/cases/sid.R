@@ -27,6 +27,21 @@ run_case <- function() {
   batch_seconds <- function(f, n = 50L) {
     median_seconds(for (r in seq_len(n)) f(), reps = 5) / n
   }
+  # Times `timed(true, est)` and SID on each pair, and checks that sid and
+  # both bounds are equal.
+  compare_pairs <- function(pairs, timed) {
+    t_ours <- t_ref <- numeric(length(pairs))
+    equal <- logical(length(pairs))
+    for (k in seq_along(pairs)) {
+      g <- pairs[[k]]
+      t_ours[k] <- batch_seconds(function() timed(g$true, g$est))
+      t0 <- proc.time()[["elapsed"]]
+      ref <- sid_ref(g$true, g$est)
+      t_ref[k] <- proc.time()[["elapsed"]] - t0
+      equal[k] <- identical(unname(suppressMessages(ours_all(g$true, g$est))), ref)
+    }
+    list(t_ours = t_ours, t_ref = t_ref, equal = equal)
+  }
   rows <- list()
 
   # 100 nodes, DAG estimates: one near the truth, one unrelated, per pair.
@@ -38,21 +53,12 @@ run_case <- function() {
     est <- if (k %% 2 == 1) near_estimate(true, order) else random_dag(p, 2)
     list(true = true, est = est)
   })
-  t_ours <- t_ref <- numeric(length(pairs))
-  equal <- logical(length(pairs))
-  for (k in seq_along(pairs)) {
-    g <- pairs[[k]]
-    t_ours[k] <- batch_seconds(function() perturbgim::sid(g$true, g$est))
-    t0 <- proc.time()[["elapsed"]]
-    ref <- sid_ref(g$true, g$est)
-    t_ref[k] <- proc.time()[["elapsed"]] - t0
-    equal[k] <- identical(unname(ours_all(g$true, g$est)), ref)
-  }
-  sid_100_seconds <- stats::median(t_ref)
+  res <- compare_pairs(pairs, perturbgim::sid)
+  sid_100_seconds <- stats::median(res$t_ref)
   rows[[1]] <- bench_row(
     "sid", sprintf("%d nodes, ~2 edges/node, DAG est. (%d pairs)", p, length(pairs)),
-    stats::median(t_ours), "SID::structIntervDist", stats::median(t_ref),
-    sprintf("sid equal on %d/%d pairs", sum(equal), length(equal))
+    stats::median(res$t_ours), "SID::structIntervDist", stats::median(res$t_ref),
+    sprintf("sid equal on %d/%d pairs", sum(res$equal), length(res$equal))
   )
 
   # 30 nodes, CPDAG estimates (pcalg's, via SID's helper): sid and both bounds.
@@ -64,20 +70,11 @@ run_case <- function() {
     cp[is.na(cp)] <- 0
     list(true = true, est = cp * 1L)
   })
-  t_ours <- t_ref <- numeric(length(pairs))
-  equal <- logical(length(pairs))
-  for (k in seq_along(pairs)) {
-    g <- pairs[[k]]
-    t_ours[k] <- batch_seconds(function() suppressMessages(ours_all(g$true, g$est)))
-    t0 <- proc.time()[["elapsed"]]
-    ref <- sid_ref(g$true, g$est)
-    t_ref[k] <- proc.time()[["elapsed"]] - t0
-    equal[k] <- identical(unname(suppressMessages(ours_all(g$true, g$est))), ref)
-  }
+  res <- compare_pairs(pairs, function(true, est) suppressMessages(ours_all(true, est)))
   rows[[2]] <- bench_row(
     "sid + sid_bounds", sprintf("%d nodes, CPDAG est. (%d pairs)", p, length(pairs)),
-    stats::median(t_ours), "SID::structIntervDist", stats::median(t_ref),
-    sprintf("sid, lower, upper equal on %d/%d pairs", sum(equal), length(equal))
+    stats::median(res$t_ours), "SID::structIntervDist", stats::median(res$t_ref),
+    sprintf("sid, lower, upper equal on %d/%d pairs", sum(res$equal), length(res$equal))
   )
 
   # 1000 nodes: perturbgim only. SID's closures are 2000 x 2000 matrix powers

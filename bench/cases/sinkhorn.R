@@ -79,10 +79,6 @@ print(json.dumps({"seconds": float(np.median(times)),
     ours_res$marginal_error, ours_res$iterations, ref$error, ref$iterations,
     tight, abs(ours_value - tight) / tight, abs(ref$value - tight) / tight)
   case <- "m = n = 1000, d = 50, eps = 0.1, tol = 1e-3"
-  rbind(
-    bench_row("sinkhorn_w2", paste0(case, ", ", threads, " threads"), ours,
-              "POT ot.sinkhorn (sinkhorn_log)", ref$seconds, agreement),
-    bench_row("sinkhorn_w2", paste0(case, ", 1 thread"), ours_1,
+  thread_rows("sinkhorn_w2", case, threads, ours, ours_1,
               "POT ot.sinkhorn (sinkhorn_log)", ref$seconds, agreement)
-  )
 }

@@ -346,9 +346,10 @@ format_range <- function(v) {
 #' `plogis(psi$zero_logit[j])` and otherwise
 #' \eqn{\exp(N(\psi^{mean}_j, \exp(\psi^{log\_sd}_j)^2))}. A **shift**
 #' intervention keeps the mechanism and adds \eqn{\psi_j} to the sampled value
-#' (for `"zilognormal"`, to the value itself, zeros included, as in
-#' Rothenhäusler et al., 2015). Variables that are not targeted keep their
-#' mechanisms.
+#' (Rothenhäusler et al., 2015); for `"zilognormal"` it adds \eqn{\psi_j} to
+#' the log of the positive values (multiplies them by \eqn{e^{\psi_j}}) and
+#' leaves zeros at zero, so samples stay non-negative and match the model
+#' [gim_fit()] fits. Variables that are not targeted keep their mechanisms.
 #'
 #' Randomness comes from R's generator, so `set.seed()` reproduces the samples
 #' exactly. All noise is drawn before the mechanisms are applied, in the

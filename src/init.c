@@ -22,6 +22,10 @@ extern SEXP pg_energy_distance(SEXP, SEXP, SEXP);
 extern SEXP pg_openmp_threads(void);
 /* scm_sample.c */
 extern SEXP pg_scm_sample(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+/* gim_call.c */
+extern SEXP pg_gim_objective(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP pg_gim_point_loglik(SEXP, SEXP, SEXP);
+extern SEXP pg_gim_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
     {"pg_sid",             (DL_FUNC) &pg_sid,             3},
@@ -33,6 +37,9 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_energy_distance", (DL_FUNC) &pg_energy_distance, 3},
     {"pg_openmp_threads",  (DL_FUNC) &pg_openmp_threads,  0},
     {"pg_scm_sample",      (DL_FUNC) &pg_scm_sample,      7},
+    {"pg_gim_objective",   (DL_FUNC) &pg_gim_objective,   6},
+    {"pg_gim_point_loglik",(DL_FUNC) &pg_gim_point_loglik, 3},
+    {"pg_gim_train",       (DL_FUNC) &pg_gim_train,       7},
     {NULL, NULL, 0}
 };
 

@@ -12,7 +12,8 @@
  *   hard   a target ignores its parents: x_j = psi_mean + exp(psi_log_sd) e
  *          (zilognormal: 0 with probability sigmoid(psi_zero_logit), else
  *          exp(psi_mean + exp(psi_log_sd) e));
- *   shift  a target keeps its mechanism and psi_shift is added to its value.
+ *   shift  a target keeps its mechanism and psi_shift is added to its value
+ *          (zilognormal: to the log of its positive value).
  *
  * All randomness is drawn from R's RNG in the entry point, before the kernel
  * runs: N x d standard normals straight into the output matrix (and N x d
@@ -145,9 +146,17 @@ static void sample_block(const scm_model *m, const scm_setting *s, double *x,
         } else {
             for (int r = 0; r < nk; r++) xj[r] = mean[r] + sd * xj[r];
         }
-        if (targeted) {                  /* shift: the value moves by psi */
+        if (targeted) {
+            /* shift: the value moves by psi; for zero-inflated genes the
+             * positive part moves on the log scale (a fold change), which
+             * keeps the values non-negative and matches the fitted model. */
             double shift = s->shift[j * s->ld];
-            for (int r = 0; r < nk; r++) xj[r] += shift;
+            if (ziln) {
+                double fold = exp(shift);
+                for (int r = 0; r < nk; r++) xj[r] *= fold;
+            } else {
+                for (int r = 0; r < nk; r++) xj[r] += shift;
+            }
         }
     }
 }

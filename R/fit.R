@@ -1,0 +1,299 @@
+# gim_fit(): input checks, the chunked training loop around the C engine
+# (src/gim_call.c), the augmented-Lagrangian updates and the `gim` object.
+
+#' Fit a generative intervention model
+#'
+#' Learns a causal model of the genes (a graph and mechanisms) jointly with
+#' nets that map perturbation features to atomic interventions in it, by MAP
+#' estimation as in Schneider et al. (2025); see [gim_control()] for the
+#' objective and its settings. Sample predictions for new perturbations with
+#' [predict()][predict.gim].
+#'
+#' @details
+#' Cells are the rows of `x` (genes in columns). `context` labels the cells'
+#' experimental conditions; each perturbed context has one row of numeric
+#' perturbation `features` (drug one-hot, dose, ...), named by the context
+#' label. Contexts without a row in `features` are observational (controls):
+#' no intervention acts on them. Features are standardised internally (centre
+#' and scale over the training contexts; stored in the fit).
+#'
+#' Mechanisms: `"mlp"` (Gaussian, mean from a one-hidden-layer tanh MLP of
+#' the parents), `"linear"` (Gaussian, linear mean with a bias) or
+#' `"zilognormal"` (zero-inflated log-normal, for log-normalised counts:
+#' `x` must be non-negative). Interventions: `"hard"` (a target gets a new
+#' parent-free distribution) or `"shift"` (a target's value moves by `psi`;
+#' for zilognormal the positive part moves on the log scale).
+#'
+#' Training runs in chunks of `control$check_every` steps in C. A progress
+#' bar shows the step, objective and acyclicity; interrupting (Ctrl-C) stops
+#' after the current step and returns the fit as it was after the last
+#' complete chunk, with a warning. `set.seed()` before the call reproduces the
+#' fit exactly, whatever `n_threads`.
+#'
+#' @param x Expression matrix, cells in rows (numeric matrix, data frame or
+#'   `dgCMatrix`).
+#' @param ... Arguments for methods; must be empty for the default method.
+#' @param context One label per cell (character or factor).
+#' @param features Numeric matrix, one row per perturbed context, rownames
+#'   the context labels.
+#' @param mechanism,intervention See Details.
+#' @param control A [gim_control()] list.
+#' @param verbose Show a progress bar and messages.
+#' @return A `gim` object: a plain list with the fitted parameters (see
+#'   [causal_graph()], [edge_probabilities()], [intervention_targets()]), the
+#'   training `trace` (a data frame by chunk), the training contexts and the
+#'   settings; methods `print`, `summary`, `coef`, `plot`, `logLik`, `nobs`,
+#'   `predict` and `simulate`.
+#' @references Schneider, N., Lorch, L., Kilbertus, N., Schölkopf, B. and
+#'   Krause, A. (2025). Generative intervention models for causal perturbation
+#'   modeling. *ICML 2025*.
+#' @family gim
+#' @examples
+#' set.seed(1)
+#' bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4, n_test_perturbations = 1,
+#'                                 n_cells = 20, n_observational = 100, n_components = 3)
+#' fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
+#'                mechanism = "linear",
+#'                control = gim_control(steps = 300, n_mc = 8, gim_hidden = 10),
+#'                verbose = FALSE)
+#' fit
+#' @export
+gim_fit <- function(x, ...) UseMethod("gim_fit")
+
+#' @rdname gim_fit
+#' @export
+gim_fit.default <- function(x, context, features,
+                            mechanism = c("mlp", "linear", "zilognormal"),
+                            intervention = c("hard", "shift"),
+                            control = gim_control(), verbose = TRUE, ...) {
+  rlang::check_dots_empty()
+  call <- match.call()
+  mechanism <- rlang::arg_match(mechanism)
+  intervention <- rlang::arg_match(intervention)
+  if (!inherits(control, "gim_control")) {
+    cli::cli_abort("{.arg control} must be made by {.fn gim_control}, not {.obj_type_friendly {control}}.")
+  }
+  check_flag(verbose)
+  x <- as_sample_matrix(x, "x", min_rows = 2L)
+  if (mechanism == "zilognormal" && any(x < 0)) {
+    cli::cli_abort(c("{.arg x} must be non-negative for {.val zilognormal} mechanisms.",
+                     "i" = "Use log-normalised counts (e.g. {.fn preprocess_perturbation})."))
+  }
+  nodes <- colnames(x) %||% paste0("x", seq_len(ncol(x)))
+  if (anyDuplicated(nodes)) {
+    cli::cli_abort("{.arg x} has duplicated column names: {.val {unique(nodes[duplicated(nodes)])}}.")
+  }
+  context <- check_context(context, nrow(x))
+  features <- check_features(features, context)
+  design <- training_design(x, context, features, control)
+  fit_engine(design, mechanism, intervention, control, nodes, verbose, call)
+}
+
+check_context <- function(context, n, call = rlang::caller_env()) {
+  if (is.factor(context)) context <- as.character(context)
+  if (!is.character(context) && !is.numeric(context)) {
+    cli::cli_abort("{.arg context} must be a character vector or factor of labels, not {.obj_type_friendly {context}}.",
+                   call = call)
+  }
+  if (length(context) != n) {
+    cli::cli_abort("{.arg context} must have one label per cell (row of {.arg x}): {n}, not {length(context)}.",
+                   call = call)
+  }
+  if (anyNA(context) || any(context == "")) {
+    cli::cli_abort("{.arg context} must not contain NA or empty labels.", call = call)
+  }
+  as.character(context)
+}
+
+check_features <- function(features, context, call = rlang::caller_env()) {
+  if (is.data.frame(features)) features <- as.matrix(features)
+  if (!is.matrix(features) || !is.numeric(features)) {
+    cli::cli_abort("{.arg features} must be a numeric matrix (one row per perturbed context), not {.obj_type_friendly {features}}.",
+                   call = call)
+  }
+  if (nrow(features) < 1L || ncol(features) < 1L) {
+    cli::cli_abort("{.arg features} must have at least one row and one column.", call = call)
+  }
+  if (any(!is.finite(features))) {
+    cli::cli_abort("{.arg features} must not contain NA, NaN or infinite values.", call = call)
+  }
+  labels <- rownames(features)
+  if (is.null(labels) || anyNA(labels) || any(labels == "")) {
+    cli::cli_abort("{.arg features} must have rownames: the context label of each row.",
+                   call = call)
+  }
+  if (anyDuplicated(labels)) {
+    cli::cli_abort("{.arg features} has duplicated rownames: {.val {unique(labels[duplicated(labels)])}}.",
+                   call = call)
+  }
+  absent <- setdiff(labels, context)
+  if (length(absent)) {
+    cli::cli_abort(c("{.arg features} has rows for context{?s} with no cells: {.val {absent}}.",
+                     "i" = "Every row name must be a label in {.arg context}."), call = call)
+  }
+  if (is.null(colnames(features))) colnames(features) <- paste0("feature", seq_len(ncol(features)))
+  storage.mode(features) <- "double"
+  features
+}
+
+# Cells sorted by context (perturbed contexts in the order of `features`,
+# then observational ones), the held-out split and standardised features.
+training_design <- function(x, context, features, control) {
+  perturbed <- rownames(features)
+  observational <- setdiff(unique(context), perturbed)
+  levels <- c(perturbed, observational)
+  n <- nrow(x)
+  n_hold <- if (control$holdout < 1) round(control$holdout * n) else control$holdout
+  n_hold <- max(0L, min(as.integer(n_hold), floor(n / 10)))
+  held <- if (n_hold > 0) sample.int(n, n_hold) else integer()
+  is_held <- seq_len(n) %in% held
+  center <- colMeans(features)
+  scale <- apply(features, 2, stats::sd)
+  scale[!is.finite(scale) | scale < 1e-12] <- 1
+  z <- sweep(sweep(features, 2, center), 2, scale, "/")
+  block <- function(keep) {
+    f <- factor(context[keep], levels = levels)
+    o <- order(as.integer(f))
+    counts <- tabulate(as.integer(f), nbins = length(levels))
+    list(x = x[keep, , drop = FALSE][o, , drop = FALSE],
+         start = as.integer(c(0, cumsum(counts))),
+         n_perturbed = length(perturbed) + 0,
+         features = unname(z))
+  }
+  counts <- table(factor(context, levels = levels))
+  list(train = block(!is_held), heldout = block(is_held),
+       contexts = data.frame(context = levels, n_cells = as.integer(counts),
+                             perturbed = levels %in% perturbed, row.names = NULL),
+       features = features, center = center, scale = scale)
+}
+
+fit_engine <- function(design, mechanism, intervention, control, nodes, verbose, call) {
+  d <- length(nodes)
+  p <- ncol(design$features)
+  settings <- engine_settings(control, mechanism, intervention, d, p)
+  blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
+  par <- init_parameters(blocks, design$train$x, mechanism, nodes)
+  seed <- floor(stats::runif(1) * 2^32)
+  state <- list(par = par, m = numeric(length(par)), v = numeric(length(par)),
+                step = 0L, lambda = settings$lambda, mu = settings$mu, seed = seed,
+                heldout = -Inf)
+  trained <- train_chunks(state, design, settings, control, verbose)
+  new_gim(trained, design, blocks, settings, control, mechanism, intervention, nodes, call)
+}
+
+# The training loop: C runs `check_every` steps per call; between calls R
+# updates the augmented Lagrangian, the progress bar and the trace.
+train_chunks <- function(state, design, settings, control, verbose) {
+  rows <- list()
+  interrupted <- FALSE
+  if (verbose) {
+    pb_objective <- NA_real_
+    pb_acyclicity <- NA_real_
+    pb <- cli::cli_progress_bar(
+      total = control$steps, clear = FALSE,
+      format = paste("{cli::pb_bar} {cli::pb_current}/{cli::pb_total} steps",
+                     "| objective {format(pb_objective, digits = 6)}",
+                     "| acyclicity {format(pb_acyclicity, digits = 3)} | {cli::pb_eta}")
+    )
+  }
+  run <- function() {
+    while (state$step < control$steps) {
+      n <- min(control$check_every, control$steps - state$step)
+      settings$lambda <- state$lambda
+      settings$mu <- state$mu
+      res <- .Call(pg_gim_train, design$train, state$par, list(m = state$m, v = state$v),
+                   settings, state$seed, state$step, as.integer(n))
+      if (nzchar(res$status)) stop_nonfinite(res$status, state$step + nrow(res$trace) + 1L)
+      last <- res$trace[nrow(res$trace), ]
+      heldout <- if (nrow(design$heldout$x) > 0) {
+        .Call(pg_gim_point_loglik, design$heldout, res$par, settings)
+      } else NA_real_
+      converged <- is.finite(heldout) && heldout - state$heldout < control$convergence_tol
+      cyclic <- !is_dag(point_graph(res$par, settings))
+      if (converged && cyclic) {
+        state$lambda <- state$lambda + state$mu * last[3]
+        state$mu <- 2 * state$mu
+      }
+      state$par <- res$par
+      state$m <- res$m
+      state$v <- res$v
+      state$step <- res$step
+      state$heldout <- heldout
+      rows[[length(rows) + 1L]] <<- data.frame(
+        step = res$step, objective = last[1], log_likelihood = last[2],
+        acyclicity = last[3], heldout = heldout, lambda = state$lambda, mu = state$mu,
+        alpha = last[6], beta_I = last[5], ess = last[4], cyclic = cyclic
+      )
+      state <<- state
+      if (verbose) {
+        pb_objective <<- last[1]
+        pb_acyclicity <<- last[3]
+        cli::cli_progress_update(id = pb, set = state$step)
+      }
+    }
+  }
+  tryCatch(run(), interrupt = function(e) {
+    interrupted <<- TRUE
+  })
+  if (verbose) cli::cli_progress_done(id = pb)
+  if (interrupted) {
+    cli::cli_warn(c("Training was interrupted after step {state$step} of {control$steps}.",
+                    "i" = "The fit holds the parameters of the last complete chunk."),
+                  class = "perturbgim_interrupted")
+  }
+  state$trace <- do.call(rbind, rows) %||% data.frame()
+  rownames(state$trace) <- NULL
+  state$interrupted <- interrupted
+  state
+}
+
+stop_nonfinite <- function(term, step, call = rlang::caller_env()) {
+  cli::cli_abort(c("Training stopped at step {step}: the {term} is not finite.",
+                   "i" = paste("Try a smaller {.arg learning_rate} in {.fn gim_control},",
+                               "or check the scale of {.arg x} (log-normalise counts).")),
+                 class = "perturbgim_nonfinite", call = call)
+}
+
+# G* = 1[u_i . v_j > 0] from a flat parameter vector.
+point_graph <- function(par, settings) {
+  d <- settings$d
+  k <- settings$k
+  u <- matrix(par[seq_len(d * k)], d, k)
+  v <- matrix(par[d * k + seq_len(d * k)], d, k)
+  g <- (u %*% t(v) > 0) * 1L
+  diag(g) <- 0L
+  g
+}
+
+is_dag <- function(g) {
+  indeg <- colSums(g)
+  removed <- logical(nrow(g))
+  repeat {
+    free <- which(!removed & indeg == 0)
+    if (!length(free)) break
+    removed[free] <- TRUE
+    indeg <- indeg - colSums(g[free, , drop = FALSE])
+  }
+  all(removed)
+}
+
+new_gim <- function(state, design, blocks, settings, control, mechanism, intervention,
+                    nodes, call) {
+  parts <- unflatten_parameters(state$par, blocks, nodes)
+  ll <- .Call(pg_gim_point_loglik, design$train, state$par, settings) * nrow(design$train$x)
+  structure(list(
+    mechanism = mechanism, intervention = intervention, nodes = nodes,
+    feature_names = colnames(design$features),
+    graph_latent = parts$graph_latent,
+    alpha = settings$alpha,
+    theta = parts$theta, phi = parts$phi,
+    feature_center = design$center, feature_scale = design$scale,
+    features = design$features, contexts = design$contexts,
+    control = control, trace = state$trace,
+    state = list(par = state$par, adam_m = state$m, adam_v = state$v, step = state$step,
+                 lambda = state$lambda, mu = state$mu, seed = state$seed,
+                 heldout = state$heldout, interrupted = state$interrupted),
+    n_obs = nrow(design$train$x), log_likelihood = ll, n_parameters = length(state$par),
+    version = as.character(utils::packageVersion("perturbgim")), call = call
+  ), class = "gim")
+}

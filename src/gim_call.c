@@ -1,0 +1,287 @@
+/* .Call boundary of the training engine: checks every argument, converts R
+ * objects into the plain structs of gim_engine.h, and runs Adam over a chunk
+ * of steps. R (R/fit.R) drives the chunks, which gives the progress bar,
+ * the augmented-Lagrangian updates and clean interrupts between chunks. */
+#include "pg_common.h"
+#include <math.h>
+#include <string.h>
+#include <stdint.h>
+#include "gim_engine.h"
+
+static void *r_scratch(size_t bytes)
+{
+    return R_alloc(bytes > 0 ? bytes : 1, 1);
+}
+
+static SEXP list_elt(SEXP list, const char *name, const char *arg)
+{
+    SEXP names = Rf_getAttrib(list, R_NamesSymbol);
+    if (!Rf_isNull(names))
+        for (R_xlen_t e = 0; e < XLENGTH(list); e++)
+            if (strcmp(CHAR(STRING_ELT(names, e)), name) == 0) return VECTOR_ELT(list, e);
+    Rf_error("`%s` has no element `%s`.", arg, name);
+    return R_NilValue;
+}
+
+static double setting_num(SEXP list, const char *name)
+{
+    SEXP v = list_elt(list, name, "settings");
+    if (!Rf_isReal(v) || XLENGTH(v) != 1 || !R_finite(REAL(v)[0]))
+        Rf_error("`settings$%s` must be one finite double.", name);
+    return REAL(v)[0];
+}
+
+static int setting_int(SEXP list, const char *name, int lo, int hi)
+{
+    double v = setting_num(list, name);
+    if (v != floor(v) || v < lo || v > hi)
+        Rf_error("`settings$%s` must be a whole number in [%d, %d].", name, lo, hi);
+    return (int) v;
+}
+
+static void read_settings(SEXP settings, gim_settings *s)
+{
+    if (TYPEOF(settings) != VECSXP) Rf_error("`settings` must be a list.");
+    memset(s, 0, sizeof *s);
+    s->mechanism = setting_int(settings, "mechanism", 1, 3);
+    s->intervention = setting_int(settings, "intervention", 1, 2);
+    s->graph_gradient = setting_int(settings, "graph_gradient", 1, 2);
+    s->d = setting_int(settings, "d", 1, 100000);
+    s->k = setting_int(settings, "k", 1, 100000);
+    s->H = setting_int(settings, "H", 1, 64);
+    s->M = setting_int(settings, "n_mc", 1, 1000000);
+    s->tau = setting_num(settings, "tau");
+    s->psi_sd = setting_num(settings, "psi_sd");
+    s->alpha = setting_num(settings, "alpha");
+    s->beta_M = setting_num(settings, "beta_M");
+    s->beta_I = setting_num(settings, "beta_I");
+    s->lambda = setting_num(settings, "lambda");
+    s->mu = setting_num(settings, "mu");
+    s->var_z = setting_num(settings, "var_z");
+    s->var_theta = setting_num(settings, "var_theta");
+    s->var_sigma = setting_num(settings, "var_sigma");
+    s->var_phi = setting_num(settings, "var_phi");
+    s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
+    s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
+    if (s->tau <= 0 || s->psi_sd < 0 || s->alpha <= 0 || s->var_z <= 0 ||
+        s->var_theta <= 0 || s->var_sigma <= 0 || s->var_phi <= 0 || s->mu < 0)
+        Rf_error("`settings` has a scale that must be positive.");
+    SEXP sizes = list_elt(settings, "sizes", "settings");
+    if (!Rf_isInteger(sizes) || XLENGTH(sizes) < 2 || XLENGTH(sizes) > GIM_MAX_LAYERS + 1)
+        Rf_error("`settings$sizes` must be an integer vector of 2 to %d layer widths.",
+                 GIM_MAX_LAYERS + 1);
+    s->n_layers = (int) XLENGTH(sizes) - 1;
+    for (int l = 0; l <= s->n_layers; l++) {
+        s->sizes[l] = INTEGER(sizes)[l];
+        if (s->sizes[l] == NA_INTEGER || s->sizes[l] < 1)
+            Rf_error("`settings$sizes` must hold positive widths.");
+    }
+    if (s->sizes[s->n_layers] != s->d) Rf_error("`settings$sizes` must end with d.");
+    s->p = s->sizes[0];
+    s->n_psi = s->intervention == GIM_SHIFT ? 1 : (s->mechanism == GIM_ZILOGNORMAL ? 3 : 2);
+    s->alloc = r_scratch;
+}
+
+/* data = list(x = n x d matrix, start = K + 1 integers, n_perturbed, features). */
+static void read_data(SEXP data, const gim_settings *s, gim_data *D)
+{
+    if (TYPEOF(data) != VECSXP) Rf_error("`data` must be a list.");
+    SEXP x = list_elt(data, "x", "data"), start = list_elt(data, "start", "data");
+    SEXP feat = list_elt(data, "features", "data");
+    pg_check_double_matrix(x, "data$x", 0);
+    pg_check_finite(x, "data$x");
+    int n = Rf_nrows(x), d = Rf_ncols(x);
+    if (d != s->d) Rf_error("`data$x` must have %d columns, not %d.", s->d, d);
+    if (!Rf_isInteger(start) || XLENGTH(start) < 2)
+        Rf_error("`data$start` must be an integer vector of at least 2 block starts.");
+    int K = (int) XLENGTH(start) - 1;
+    const int *st = INTEGER(start);
+    if (st[0] != 0 || st[K] != n)
+        Rf_error("`data$start` must run from 0 to the number of cells.");
+    for (int k = 0; k < K; k++)
+        if (st[k + 1] == NA_INTEGER || st[k + 1] < st[k])
+            Rf_error("`data$start` must be non-decreasing.");
+    int Kp = (int) setting_num(data, "n_perturbed");
+    if (Kp < 0 || Kp > K) Rf_error("`data$n_perturbed` must be in [0, %d].", K);
+    pg_check_double_matrix(feat, "data$features", 0);
+    pg_check_finite(feat, "data$features");
+    if (Rf_nrows(feat) != Kp || Rf_ncols(feat) != s->p)
+        Rf_error("`data$features` must be %d x %d.", Kp, s->p);
+    const double *xc = REAL(x);
+    if (s->mechanism == GIM_ZILOGNORMAL)
+        for (R_xlen_t e = 0; e < XLENGTH(x); e++)
+            if (xc[e] < 0) Rf_error("`data$x` must be non-negative for zilognormal mechanisms.");
+    double *xr = (double *) R_alloc((size_t) n * d + 1, sizeof(double));
+    for (int j = 0; j < d; j++)
+        for (int r = 0; r < n; r++) xr[(size_t) r * d + j] = xc[r + (size_t) n * j];
+    D->n = n; D->d = d; D->K = K; D->Kp = Kp;
+    D->xr = xr; D->start = st; D->feat = REAL(feat);
+    size_t Kd = (size_t) K * d;
+    D->cnt = (double *) R_alloc(Kd, sizeof(double));
+    D->n0 = (double *) R_alloc(Kd, sizeof(double));
+    D->s1 = (double *) R_alloc(Kd, sizeof(double));
+    D->s2 = (double *) R_alloc(Kd, sizeof(double));
+    gim_data_stats(s, D);
+}
+
+static const double *read_par(SEXP par, const gim_layout *L, const char *arg)
+{
+    if (!Rf_isReal(par) || (size_t) XLENGTH(par) != L->total)
+        Rf_error("`%s` must be a double vector of length %lu.", arg,
+                 (unsigned long) L->total);
+    pg_check_finite(par, arg);
+    return REAL(par);
+}
+
+/* Seeds arrive as doubles holding 32-bit integers (R has no 64-bit ints). */
+static uint64_t read_seed(SEXP seed)
+{
+    double v = pg_scalar_double(seed, "seed");
+    if (v < 0 || v > 4294967295.0 || v != floor(v))
+        Rf_error("`seed` must be a whole number in [0, 2^32).");
+    return (uint64_t) v;
+}
+
+static const char *status_term(int status)
+{
+    switch (status) {
+    case GIM_BAD_LOGLIK: return "log-likelihood";
+    case GIM_BAD_ACYCLICITY: return "acyclicity penalty";
+    case GIM_BAD_GRADIENT: return "gradient";
+    case GIM_BAD_NETS: return "perturbation nets";
+    default: return "";
+    }
+}
+
+SEXP pg_gim_objective(SEXP data, SEXP par, SEXP settings, SEXP seed, SEXP step,
+                      SEXP graph_override)
+{
+    gim_settings s; gim_layout L; gim_data D;
+    read_settings(settings, &s);
+    gim_layout_make(&s, &L);
+    read_data(data, &s, &D);
+    const double *p = read_par(par, &L, "par");
+    uint64_t sd = read_seed(seed);
+    int st = pg_scalar_int(step, "step");
+    size_t Mdd = (size_t) s.M * s.d * s.d;
+    gim_debug dbg = { NULL, NULL, NULL };
+    if (!Rf_isNull(graph_override)) {
+        if (!Rf_isReal(graph_override) || (size_t) XLENGTH(graph_override) != Mdd)
+            Rf_error("`graph_override` must be NULL or a double array of n_mc x d x d.");
+        pg_check_finite(graph_override, "graph_override");
+        dbg.graph_override = REAL(graph_override);
+    }
+    const char *names[] = { "objective", "loglik", "loglik_relaxed", "acyclicity",
+                            "log_prior", "sparsity_graph", "sparsity_targets", "ess",
+                            "status", "gradient", "dgraph", "graph_relaxed", "" };
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP grad = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
+    SEXP dg = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) Mdd));
+    SEXP gr = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) Mdd));
+    dbg.dgraph = REAL(dg); dbg.graph_relaxed = REAL(gr);
+    memset(REAL(dg), 0, sizeof(double) * Mdd);
+    memset(REAL(gr), 0, sizeof(double) * Mdd);
+    gim_report rep;
+    gim_objective(&s, &L, &D, p, sd, st, REAL(grad), &rep, &dbg);
+    double vals[] = { rep.objective, rep.loglik, rep.loglik_relaxed, rep.acyclicity,
+                      rep.log_prior, rep.sparsity_graph, rep.sparsity_targets, rep.ess };
+    for (int e = 0; e < 8; e++) SET_VECTOR_ELT(out, e, Rf_ScalarReal(vals[e]));
+    SET_VECTOR_ELT(out, 8, Rf_mkString(status_term(rep.status)));
+    SET_VECTOR_ELT(out, 9, grad);
+    SET_VECTOR_ELT(out, 10, dg);
+    SET_VECTOR_ELT(out, 11, gr);
+    UNPROTECT(4);
+    return out;
+}
+
+SEXP pg_gim_point_loglik(SEXP data, SEXP par, SEXP settings)
+{
+    gim_settings s; gim_layout L; gim_data D;
+    read_settings(settings, &s);
+    gim_layout_make(&s, &L);
+    read_data(data, &s, &D);
+    const double *p = read_par(par, &L, "par");
+    return Rf_ScalarReal(gim_point_loglik(&s, &L, &D, p));
+}
+
+/* Schedules of SPEC section 2, as functions of the global step. */
+static double schedule_value(double start, double end, int kind, double step, double total)
+{
+    double f = total > 0 ? step / total : 1.0;
+    if (f > 1.0) f = 1.0;
+    if (kind == 2) f = 0.5 * (1.0 - cos(M_PI * f));   /* cosine ramp */
+    if (kind == 0) f = 1.0;                           /* constant at `end` */
+    return start + (end - start) * f;
+}
+
+/* Runs n_steps Adam steps from the global step `step0`. adam = list(m, v).
+ * Returns list(par, m, v, trace (n_done x 6), status, step). */
+SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP step0,
+                  SEXP n_steps)
+{
+    gim_settings s; gim_layout L; gim_data D;
+    read_settings(settings, &s);
+    gim_layout_make(&s, &L);
+    read_data(data, &s, &D);
+    read_par(par, &L, "par");
+    if (TYPEOF(adam) != VECSXP) Rf_error("`adam` must be a list.");
+    const double *m0 = read_par(list_elt(adam, "m", "adam"), &L, "adam$m");
+    const double *v0 = read_par(list_elt(adam, "v", "adam"), &L, "adam$v");
+    uint64_t sd = read_seed(seed);
+    int t0 = pg_scalar_int(step0, "step0"), nst = pg_scalar_int(n_steps, "n_steps");
+    if (t0 < 0 || nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
+    double lr = setting_num(settings, "learning_rate");
+    double total = setting_num(settings, "steps");
+    double beta_I = s.beta_I, alpha0 = setting_num(settings, "alpha_start");
+    int beta_kind = setting_int(settings, "beta_I_schedule", 0, 2);
+    if (!(lr > 0)) Rf_error("`settings$learning_rate` must be positive.");
+
+    const char *names[] = { "par", "m", "v", "trace", "status", "step", "" };
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
+    SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
+    SEXP trace = PROTECT(Rf_allocMatrix(REALSXP, nst > 0 ? nst : 0, 6));
+    double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv), *tr = REAL(trace);
+    memcpy(m, m0, sizeof(double) * L.total);
+    memcpy(v, v0, sizeof(double) * L.total);
+    double *grad = (double *) R_alloc(L.total, sizeof(double));
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    int status = 0, done = 0;
+    for (int it = 0; it < nst; it++) {
+        int t = t0 + it;
+        s.beta_I = beta_kind == 2 ? schedule_value(0.0, beta_I, 2, t, total) : beta_I;
+        s.alpha = schedule_value(alpha0, setting_num(settings, "alpha"), 1, t, total);
+        gim_report rep;
+        const void *vmax = vmaxget();
+        gim_objective(&s, &L, &D, p, sd, t, grad, &rep, NULL);
+        vmaxset(vmax);
+        if (rep.status) { status = rep.status; break; }
+        double c1 = 1.0 - pow(b1, t + 1), c2 = 1.0 - pow(b2, t + 1);
+        for (size_t e = 0; e < L.total; e++) {
+            double g = -grad[e];                         /* Adam minimises -J */
+            m[e] = b1 * m[e] + (1.0 - b1) * g;
+            v[e] = b2 * v[e] + (1.0 - b2) * g * g;
+            p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
+        }
+        double row[6] = { rep.objective, rep.loglik, rep.acyclicity, rep.ess, s.beta_I, s.alpha };
+        for (int c = 0; c < 6; c++) tr[it + (size_t) nst * c] = row[c];
+        done++;
+        R_CheckUserInterrupt();
+    }
+    if (done < nst) {                                    /* keep the rows that ran */
+        SEXP tr2 = PROTECT(Rf_allocMatrix(REALSXP, done, 6));
+        for (int c = 0; c < 6; c++)
+            memcpy(REAL(tr2) + (size_t) done * c, tr + (size_t) nst * c, sizeof(double) * done);
+        trace = tr2;
+    } else {
+        PROTECT(trace);
+    }
+    SET_VECTOR_ELT(out, 0, P);
+    SET_VECTOR_ELT(out, 1, Mv);
+    SET_VECTOR_ELT(out, 2, Vv);
+    SET_VECTOR_ELT(out, 3, trace);
+    SET_VECTOR_ELT(out, 4, Rf_mkString(status_term(status)));
+    SET_VECTOR_ELT(out, 5, Rf_ScalarInteger(t0 + done));
+    UNPROTECT(6);
+    return out;
+}

@@ -1,0 +1,434 @@
+/* The Monte Carlo likelihood of SPEC section 2 and its gradient.
+ *
+ *   LL = log mean_m exp(l_m),
+ *   l_m = sum_j sum_k [ (1 - i^{mk}_j) Lobs_kj(G^m[, j]) + i^{mk}_j Lint^{mk}_kj ]
+ *
+ * where Lobs_kj sums log p(x_j | parents) over the cells of context k and
+ * Lint^{mk}_kj the intervened log-density with the parameters psi^{mk}
+ * (i = 0 in observational contexts). Three facts make this cheap without
+ * changing the estimator:
+ *
+ * 1. Lobs_kj depends on sample m only through column j of G^m, its parent
+ *    configuration. With discrete graphs most columns repeat across the M
+ *    samples, so each distinct configuration is evaluated once over the cells
+ *    ("configs" below), not M times.
+ * 2. Gaussian log-densities only need per-context sums of the residual and
+ *    its square, so every target/psi sample costs O(1) per context: hard
+ *    interventions use sums of x (fixed data statistics), shifts use the
+ *    residual sums of the configuration.
+ * 3. The gradient of LL is a weighted sum over m with softmax weights w_m.
+ *    Weights that underflow to exactly 0 contribute exactly 0, so their
+ *    backward passes are skipped.
+ *
+ * In both graph modes the forward pass of a configuration takes the graph
+ * values g_ij as continuous input weights (x_i enters mechanism j as
+ * g_ij x_i). Straight-through mode feeds the discrete sample and
+ * differentiates at it; relaxed mode feeds the Gumbel-sigmoid values (one
+ * configuration per sample). d l / d g_ij is formed for every i != j, so
+ * edges absent from a sample still receive gradient. */
+#include <math.h>
+#include <string.h>
+#include "gim_likelihood.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static inline int gim_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+#define HALF_LOG_2PI 0.91893853320467274178
+
+/* log(sigmoid(z)) and log(1 - sigmoid(z)) without overflow. */
+static inline double log_sigmoid(double z)
+{
+    return z >= 0.0 ? -log1p(exp(-z)) : z - log1p(exp(z));
+}
+static inline double sigmoid(double z)
+{
+    if (z >= 0.0) return 1.0 / (1.0 + exp(-z));
+    double e = exp(z);
+    return e / (1.0 + e);
+}
+
+/* Parents of gene j in a configuration and their effective first-layer
+ * weights g_ij * w (linear: one per parent; mlp: H per parent). */
+typedef struct {
+    int npa;
+    int *pa;
+    double *weff;
+} config_view;
+
+static void config_make(const gim_settings *s, const gim_layout *L, const double *par,
+                        const double *gcol, int j, config_view *cv)
+{
+    int d = s->d, H = s->H;
+    cv->npa = 0;
+    for (int i = 0; i < d; i++) {
+        if (i == j || gcol[i] == 0.0) continue;
+        int p = cv->npa++;
+        cv->pa[p] = i;
+        if (s->mechanism == GIM_LINEAR) {
+            cv->weff[p] = gcol[i] * par[L->w + i + (size_t) d * j];
+        } else {
+            const double *w1 = par + L->w1 + (size_t) H * (i + (size_t) d * j);
+            for (int h = 0; h < H; h++) cv->weff[(size_t) p * H + h] = gcol[i] * w1[h];
+        }
+    }
+}
+
+/* Mechanism mean of gene j for one cell; t receives the H tanh units. */
+static inline double mech_mean(const gim_settings *s, const gim_layout *L,
+                               const double *par, int j, const config_view *cv,
+                               const double *xn, double *t)
+{
+    int H = s->H;
+    if (s->mechanism == GIM_LINEAR) {
+        double f = par[L->b + j];
+        for (int p = 0; p < cv->npa; p++) f += cv->weff[p] * xn[cv->pa[p]];
+        return f;
+    }
+    const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
+    for (int h = 0; h < H; h++) t[h] = b1[h];
+    for (int p = 0; p < cv->npa; p++) {
+        double xi = xn[cv->pa[p]];
+        const double *we = cv->weff + (size_t) p * H;
+        for (int h = 0; h < H; h++) t[h] += we[h] * xi;
+    }
+    double f = par[L->b2 + j];
+    for (int h = 0; h < H; h++) { t[h] = tanh(t[h]); f += w2[h] * t[h]; }
+    return f;
+}
+
+/* Response of gene j on the scale of its Gaussian: x, or log x for the
+ * positive part of a zero-inflated gene (returns 0 for a zero cell). */
+static inline int response(int zi, double x, double *y)
+{
+    if (!zi) { *y = x; return 1; }
+    if (x <= 0.0) return 0;
+    *y = log(x);
+    return 1;
+}
+
+/* Forward pass of one configuration: residual sums per context. */
+static void config_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                           const double *par, int j, const config_view *cv,
+                           double *Q1, double *Q2, double *t)
+{
+    int d = D->d, zi = s->mechanism == GIM_ZILOGNORMAL;
+    for (int k = 0; k < D->K; k++) {
+        double q1 = 0.0, q2 = 0.0;
+        for (int n = D->start[k]; n < D->start[k + 1]; n++) {
+            const double *xn = D->xr + (size_t) n * d;
+            double y;
+            if (!response(zi, xn[j], &y)) continue;
+            double r = y - mech_mean(s, L, par, j, cv, xn, t);
+            q1 += r; q2 += r * r;
+        }
+        Q1[k] = q1; Q2[k] = q2;
+    }
+}
+
+/* Lobs_kj for a configuration with residual square sum q2. */
+static inline double lobs(int zi, double cnt, double n0, double s1, double q2,
+                          double ls, double zl)
+{
+    double npos = cnt - n0, v = exp(-2.0 * ls);
+    double out = -npos * (ls + HALF_LOG_2PI) - 0.5 * q2 * v;
+    if (zi) out += n0 * log_sigmoid(zl) + npos * log_sigmoid(-zl) - s1;
+    return out;
+}
+
+void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                  const double *par, gim_pass *P, double *grad)
+{
+    int M = P->M, d = D->d, K = D->K, Kp = D->Kp, H = s->H;
+    int zi = s->mechanism == GIM_ZILOGNORMAL, shift = s->intervention == GIM_SHIFT;
+    int nth = s->n_threads;
+    size_t dd = (size_t) d * d, MK = (size_t) M * K;
+    void *(*alloc)(size_t) = s->alloc;
+
+    /* ---- 1. distinct parent configurations per gene ------------------- */
+    int *cfg_of = alloc(sizeof(int) * (size_t) M * d);    /* m * d + j -> u */
+    int *nU = alloc(sizeof(int) * d);
+    int *rep = alloc(sizeof(int) * (size_t) M * d);       /* j * M + u -> m */
+    for (int j = 0; j < d; j++) {
+        int u_count = 0;
+        for (int m = 0; m < M; m++) {
+            const double *col = P->graph + m * dd + (size_t) d * j;
+            int found = -1;
+            if (P->dedup)
+                for (int u = 0; u < u_count && found < 0; u++) {
+                    const double *other = P->graph + rep[(size_t) j * M + u] * dd +
+                        (size_t) d * j;
+                    if (memcmp(col, other, sizeof(double) * d) == 0) found = u;
+                }
+            if (found < 0) { found = u_count; rep[(size_t) j * M + u_count++] = m; }
+            cfg_of[(size_t) m * d + j] = found;
+        }
+        nU[j] = u_count;
+    }
+
+    /* ---- 2. forward pass of every configuration ----------------------- */
+    double *Q1 = alloc(sizeof(double) * MK * d), *Q2 = alloc(sizeof(double) * MK * d);
+    double *lobs_obs = alloc(sizeof(double) * (size_t) M * d);
+    int wmax = s->H > 1 ? s->H : 1;
+    /* Per-thread scratch is allocated here: the allocator is R's. */
+    int *pa_all = alloc(sizeof(int) * (size_t) nth * d);
+    double *weff_all = alloc(sizeof(double) * (size_t) nth * d * wmax);
+    double *t_all = alloc(sizeof(double) * (size_t) nth * wmax);
+    #pragma omp parallel num_threads(nth)
+    {
+        int tid = gim_thread_id();
+        int *pa_buf = pa_all + (size_t) tid * d;
+        double *weff_buf = weff_all + (size_t) tid * d * wmax, *t = t_all + (size_t) tid * wmax;
+        #pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < d; j++) {
+            config_view cv = { 0, pa_buf, weff_buf };
+            double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
+            for (int u = 0; u < nU[j]; u++) {
+                size_t c = (size_t) j * M + u;
+                const double *col = P->graph + rep[c] * dd + (size_t) d * j;
+                config_make(s, L, par, col, j, &cv);
+                config_forward(s, L, D, par, j, &cv, Q1 + c * K, Q2 + c * K, t);
+                double acc = 0.0;
+                for (int k = Kp; k < K; k++) {
+                    size_t e = k + (size_t) K * j;
+                    acc += lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[c * K + k], ls, zl);
+                }
+                lobs_obs[c] = acc;
+            }
+        }
+    }
+
+    /* ---- 3. per-sample log-likelihoods l_m ---------------------------- */
+    double *lint = alloc(sizeof(double) * (size_t) M * Kp * d);
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++) {
+        double lm = 0.0;
+        for (int j = 0; j < d; j++) {
+            size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
+            double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
+            double lj = lobs_obs[c];
+            for (int k = 0; k < Kp; k++) {
+                size_t e = k + (size_t) K * j, idx = ((size_t) m * Kp + k) * d + j;
+                double cnt = D->cnt[e], n0 = D->n0[e], npos = cnt - n0;
+                double lo = lobs(zi, cnt, n0, D->s1[e], Q2[c * K + k], ls, zl), li;
+                if (shift) {
+                    double psi = P->ps[0][idx];
+                    double q2 = Q2[c * K + k] - 2.0 * psi * Q1[c * K + k] + npos * psi * psi;
+                    li = lobs(zi, cnt, n0, D->s1[e], q2, ls, zl);
+                } else {
+                    double mu = P->ps[0][idx], l = P->ps[1][idx];
+                    double q2 = D->s2[e] - 2.0 * mu * D->s1[e] + npos * mu * mu;
+                    li = lobs(zi, cnt, n0, D->s1[e], q2, l, zi ? P->ps[2][idx] : 0.0);
+                }
+                lint[idx] = li;
+                double i = P->ti[idx];
+                lj += (1.0 - i) * lo + i * li;
+            }
+            lm += lj;
+        }
+        P->ell[m] = lm;
+    }
+    double mx = -INFINITY;
+    for (int m = 0; m < M; m++) if (P->ell[m] > mx) mx = P->ell[m];
+    double z = 0.0;
+    for (int m = 0; m < M; m++) { P->w[m] = exp(P->ell[m] - mx); z += P->w[m]; }
+    for (int m = 0; m < M; m++) P->w[m] /= z;
+    P->loglik = mx + log(z / M);
+    if (!isfinite(P->loglik) || !(P->want_theta || P->want_graph || P->want_phi)) return;
+
+    /* ---- 4. gradients through targets, psi, log_sd, zero_logit -------- */
+    double *Wc = alloc(sizeof(double) * MK * d), *Bc = alloc(sizeof(double) * MK * d);
+    memset(Wc, 0, sizeof(double) * MK * d);
+    memset(Bc, 0, sizeof(double) * MK * d);
+    #pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
+    for (int j = 0; j < d; j++) {
+        double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
+        double v = exp(-2.0 * ls), pz = sigmoid(zl);
+        double g_ls = 0.0, g_zl = 0.0;
+        for (int m = 0; m < M; m++) {
+            double wm = P->w[m];
+            if (wm == 0.0) continue;
+            size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
+            for (int k = 0; k < K; k++) {
+                size_t e = k + (size_t) K * j;
+                double cnt = D->cnt[e], n0 = D->n0[e], npos = cnt - n0;
+                double q1 = Q1[c * K + k], q2 = Q2[c * K + k];
+                double d_lo_ls = -npos + q2 * v, d_zl = n0 * (1.0 - pz) - npos * pz;
+                if (k >= Kp) {
+                    g_ls += wm * d_lo_ls;
+                    g_zl += wm * d_zl;
+                    Wc[c * K + k] += wm;
+                    continue;
+                }
+                size_t idx = ((size_t) m * Kp + k) * d + j;
+                double i = P->ti[idx];
+                double lo = lobs(zi, cnt, n0, D->s1[e], q2, ls, zl), li = lint[idx];
+                if (P->want_phi)
+                    P->dT[k + (size_t) Kp * j] += wm * s->tau * i * (1.0 - i) * (li - lo);
+                if (shift) {
+                    double psi = P->ps[0][idx];
+                    double q2s = q2 - 2.0 * psi * q1 + npos * psi * psi;
+                    g_ls += wm * ((1.0 - i) * d_lo_ls + i * (-npos + q2s * v));
+                    g_zl += wm * d_zl;
+                    if (P->want_phi)
+                        P->dPsi[0][k + (size_t) Kp * j] += wm * i * (q1 - npos * psi) * v;
+                    Wc[c * K + k] += wm;
+                    Bc[c * K + k] += wm * i * psi;
+                } else {
+                    g_ls += wm * (1.0 - i) * d_lo_ls;
+                    g_zl += wm * (1.0 - i) * d_zl;
+                    if (P->want_phi) {
+                        double mu = P->ps[0][idx], l = P->ps[1][idx], vi = exp(-2.0 * l);
+                        double s1 = D->s1[e], s2 = D->s2[e];
+                        size_t o = k + (size_t) Kp * j;
+                        P->dPsi[0][o] += wm * i * (s1 - npos * mu) * vi;
+                        P->dPsi[1][o] += wm * i *
+                            (-npos + (s2 - 2.0 * mu * s1 + npos * mu * mu) * vi);
+                        if (zi) {
+                            double pi = sigmoid(P->ps[2][idx]);
+                            P->dPsi[2][o] += wm * i * (n0 * (1.0 - pi) - npos * pi);
+                        }
+                    }
+                    Wc[c * K + k] += wm * (1.0 - i);
+                }
+            }
+        }
+        if (P->want_theta) {
+            grad[L->log_sd + j] += g_ls;
+            if (zi) grad[L->zero_logit + j] += g_zl;
+        }
+    }
+    if (!(P->want_theta || P->want_graph)) return;
+
+    /* ---- 5. backward pass of every configuration with weight ---------- */
+    int *members_all = alloc(sizeof(int) * (size_t) nth * M);
+    double *acc_all = alloc(sizeof(double) * (size_t) nth * 2 * d * wmax);
+    double *E_all = alloc(sizeof(double) * (size_t) nth * 2 * K * d);
+    #pragma omp parallel num_threads(nth)
+    {
+        int tid = gim_thread_id();
+        int *pa_buf = pa_all + (size_t) tid * d, *members = members_all + (size_t) tid * M;
+        double *weff_buf = weff_all + (size_t) tid * d * wmax, *t = t_all + (size_t) tid * wmax;
+        double *acc1 = acc_all + (size_t) tid * 2 * d * wmax, *acc0 = acc1 + (size_t) d * wmax;
+        double *E1 = E_all + (size_t) tid * 2 * K * d, *E0 = E1 + (size_t) K * d;
+        #pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < d; j++) {
+            config_view cv = { 0, pa_buf, weff_buf };
+            double ls = par[L->log_sd + j], v = exp(-2.0 * ls);
+            const double *w2 = zi || s->mechanism == GIM_MLP ?
+                par + L->w2 + (size_t) H * j : NULL;
+            for (int u = 0; u < nU[j]; u++) {
+                size_t c = (size_t) j * M + u;
+                int nm = 0;
+                for (int m = 0; m < M; m++)
+                    if (cfg_of[(size_t) m * d + j] == u && P->w[m] != 0.0) members[nm++] = m;
+                if (nm == 0) continue;
+                const double *col = P->graph + rep[c] * dd + (size_t) d * j;
+                config_make(s, L, par, col, j, &cv);
+                int hw = s->mechanism == GIM_LINEAR ? 1 : H;
+                for (int k = 0; k < K; k++) {
+                    double wc = Wc[c * K + k], bc = Bc[c * K + k];
+                    if (P->want_graph) {
+                        memset(acc1, 0, sizeof(double) * (size_t) d * hw);
+                        if (shift) memset(acc0, 0, sizeof(double) * (size_t) d * hw);
+                    }
+                    for (int n = D->start[k]; n < D->start[k + 1]; n++) {
+                        const double *xn = D->xr + (size_t) n * d;
+                        double y;
+                        if (!response(zi, xn[j], &y)) continue;
+                        double r = y - mech_mean(s, L, par, j, &cv, xn, t);
+                        double delta = (wc * r - bc) * v;     /* d J / d mean */
+                        if (s->mechanism == GIM_LINEAR) {
+                            if (P->want_theta) {
+                                grad[L->b + j] += delta;
+                                for (int p = 0; p < cv.npa; p++) {
+                                    int i = cv.pa[p];
+                                    grad[L->w + i + (size_t) d * j] += delta * col[i] * xn[i];
+                                }
+                            }
+                            if (P->want_graph)
+                                for (int i = 0; i < d; i++) {
+                                    acc1[i] += r * xn[i];
+                                    if (shift) acc0[i] += xn[i];
+                                }
+                            continue;
+                        }
+                        /* t holds tanh units; q_h = d mean / d pre-activation. */
+                        double q[64];
+                        for (int h = 0; h < H; h++) q[h] = w2[h] * (1.0 - t[h] * t[h]);
+                        if (P->want_theta) {
+                            grad[L->b2 + j] += delta;
+                            double *gw2 = grad + L->w2 + (size_t) H * j;
+                            double *gb1 = grad + L->b1 + (size_t) H * j;
+                            for (int h = 0; h < H; h++) {
+                                gw2[h] += delta * t[h];
+                                gb1[h] += delta * q[h];
+                            }
+                            for (int p = 0; p < cv.npa; p++) {
+                                int i = cv.pa[p];
+                                double *gw1 = grad + L->w1 + (size_t) H * (i + (size_t) d * j);
+                                double sc = delta * col[i] * xn[i];
+                                for (int h = 0; h < H; h++) gw1[h] += sc * q[h];
+                            }
+                        }
+                        if (P->want_graph)
+                            for (int i = 0; i < d; i++) {
+                                double xr = xn[i] * r, *a1 = acc1 + (size_t) i * H;
+                                for (int h = 0; h < H; h++) a1[h] += xr * q[h];
+                                if (shift) {
+                                    double *a0 = acc0 + (size_t) i * H;
+                                    for (int h = 0; h < H; h++) a0[h] += xn[i] * q[h];
+                                }
+                            }
+                    }
+                    if (!P->want_graph) continue;
+                    /* Contract the hidden units with w1 (or theta): E[k, i] =
+                     * sum over cells of (r or 1) * d mean / d g_ij. */
+                    for (int i = 0; i < d; i++) {
+                        double e1 = 0.0, e0 = 0.0;
+                        if (s->mechanism == GIM_LINEAR) {
+                            double wij = par[L->w + i + (size_t) d * j];
+                            e1 = wij * acc1[i];
+                            if (shift) e0 = wij * acc0[i];
+                        } else {
+                            const double *w1 = par + L->w1 + (size_t) H * (i + (size_t) d * j);
+                            for (int h = 0; h < H; h++) {
+                                e1 += w1[h] * acc1[(size_t) i * H + h];
+                                if (shift) e0 += w1[h] * acc0[(size_t) i * H + h];
+                            }
+                        }
+                        E1[k + (size_t) K * i] = e1;
+                        E0[k + (size_t) K * i] = e0;
+                    }
+                }
+                if (!P->want_graph) continue;
+                for (int a = 0; a < nm; a++) {
+                    int m = members[a];
+                    double wm = P->w[m] * v;
+                    for (int i = 0; i < d; i++) {
+                        if (i == j) continue;
+                        const double *e1 = E1 + (size_t) K * i, *e0 = E0 + (size_t) K * i;
+                        double acc = 0.0;
+                        for (int k = 0; k < Kp; k++) {
+                            double ti = P->ti[((size_t) m * Kp + k) * d + j];
+                            if (shift)
+                                acc += e1[k] - ti * P->ps[0][((size_t) m * Kp + k) * d + j] * e0[k];
+                            else
+                                acc += (1.0 - ti) * e1[k];
+                        }
+                        for (int k = Kp; k < K; k++) acc += e1[k];
+                        P->dg[m * dd + i + (size_t) d * j] += wm * acc;
+                    }
+                }
+            }
+        }
+    }
+}

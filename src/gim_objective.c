@@ -1,0 +1,291 @@
+/* The MAP objective J of SPEC section 2 and its gradient (ascent direction):
+ *
+ *   J = log p(Z) + log p(theta) + log p(sigma) + log p(phi)
+ *       - beta_M sum_ij P(G_ij) - beta_I sum_kj P(I_kj)
+ *       - mean_m [lambda c(G~^m) + mu / 2 c(G~^m)^2] + LL
+ *
+ * Noise: graph samples use logistic noise L; the same L gives the discrete
+ * sample 1[logit + L > 0] (a Bernoulli(P(G_ij)) draw) and its Gumbel-sigmoid
+ * relaxation sigmoid(tau (logit + L)), so both passes see one graph sample.
+ * Targets are relaxed the same way; psi is reparameterised. */
+#include <math.h>
+#include <string.h>
+#include "gim_engine.h"
+#include "gim_likelihood.h"
+#include "gim_rng.h"
+
+static inline double sigmoid(double z)
+{
+    if (z >= 0.0) return 1.0 / (1.0 + exp(-z));
+    double e = exp(z);
+    return e / (1.0 + e);
+}
+
+static double sum_squares(const double *x, size_t from, size_t to)
+{
+    double acc = 0.0;
+    for (size_t e = from; e < to; e++) acc += x[e] * x[e];
+    return acc;
+}
+
+static void add_prior(const double *par, double *grad, size_t from, size_t to, double var)
+{
+    for (size_t e = from; e < to; e++) grad[e] -= par[e] / var;
+}
+
+/* Gaussian priors of SPEC section 2 (constants dropped). */
+static double log_prior(const gim_settings *s, const gim_layout *L, const double *par,
+                        double *grad)
+{
+    size_t mech_end = L->log_sd, sd_end = L->log_sd + s->d;
+    double lp = -sum_squares(par, L->u, L->theta) / (2.0 * s->var_z) -
+        sum_squares(par, L->theta, mech_end) / (2.0 * s->var_theta) -
+        sum_squares(par, L->log_sd, sd_end) / (2.0 * s->var_sigma) -
+        sum_squares(par, sd_end, L->phi) / (2.0 * s->var_theta) -
+        sum_squares(par, L->phi, L->total) / (2.0 * s->var_phi);
+    add_prior(par, grad, L->u, L->theta, s->var_z);
+    add_prior(par, grad, L->theta, mech_end, s->var_theta);
+    add_prior(par, grad, L->log_sd, sd_end, s->var_sigma);
+    add_prior(par, grad, sd_end, L->phi, s->var_theta);
+    add_prior(par, grad, L->phi, L->total, s->var_phi);
+    return lp;
+}
+
+/* NO-BEARS spectral radius of a d x d matrix by power iteration (Lee et al.
+ * 2019): returns c = u'Gv / u'v and writes d c / d G = u v' / (u'v) into dc,
+ * with u, v treated as constants. */
+static double spectral_radius(const double *G, int d, int rounds, double *u, double *v,
+                              double *tmp, double *dc)
+{
+    for (int i = 0; i < d; i++) u[i] = v[i] = 1.0 / sqrt((double) d);
+    for (int t = 0; t < rounds; t++) {
+        double nu = 0.0, nv = 0.0;
+        for (int j = 0; j < d; j++) {            /* u' G */
+            double a = 0.0;
+            for (int i = 0; i < d; i++) a += u[i] * G[i + (size_t) d * j];
+            tmp[j] = a; nu += a * a;
+        }
+        if (nu == 0.0) break;                    /* nilpotent: keep the last vectors */
+        nu = sqrt(nu);
+        for (int j = 0; j < d; j++) u[j] = tmp[j] / nu;
+        for (int i = 0; i < d; i++) {            /* G v */
+            double a = 0.0;
+            for (int j = 0; j < d; j++) a += G[i + (size_t) d * j] * v[j];
+            tmp[i] = a; nv += a * a;
+        }
+        if (nv == 0.0) break;
+        nv = sqrt(nv);
+        for (int i = 0; i < d; i++) v[i] = tmp[i] / nv;
+    }
+    double uv = 0.0, uGv = 0.0;
+    for (int i = 0; i < d; i++) uv += u[i] * v[i];
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) uGv += u[i] * G[i + (size_t) d * j] * v[j];
+    if (uv <= 1e-300) {                          /* orthogonal eigenvectors: no usable signal */
+        memset(dc, 0, sizeof(double) * (size_t) d * d);
+        return 0.0;
+    }
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) dc[i + (size_t) d * j] = u[i] * v[j] / uv;
+    return uGv / uv;
+}
+
+static int all_finite(const double *x, size_t n)
+{
+    for (size_t e = 0; e < n; e++) if (!isfinite(x[e])) return 0;
+    return 1;
+}
+
+void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                   const double *par, uint64_t seed, int64_t step,
+                   double *grad, gim_report *rep, const gim_debug *dbg)
+{
+    int d = s->d, kz = s->k, M = s->M, Kp = D->Kp, nth = s->n_threads;
+    size_t dd = (size_t) d * d, MKd = (size_t) M * Kp * d, Kd = (size_t) Kp * d;
+    void *(*alloc)(size_t) = s->alloc;
+    memset(grad, 0, sizeof(double) * L->total);
+    memset(rep, 0, sizeof *rep);
+    (void) nth;
+
+    /* Edge logits alpha u_i . v_j (diagonal unused). */
+    double *logit = alloc(sizeof(double) * dd);
+    const double *U = par + L->u, *V = par + L->v;
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) {
+            double a = 0.0;
+            for (int c = 0; c < kz; c++) a += U[i + (size_t) d * c] * V[j + (size_t) d * c];
+            logit[i + (size_t) d * j] = i == j ? 0.0 : s->alpha * a;
+        }
+
+    /* Graph samples: discrete and relaxed from the same logistic noise. */
+    double *soft = alloc(sizeof(double) * M * dd), *hard = alloc(sizeof(double) * M * dd);
+    uint64_t key_g = gim_key(seed, step, 1);
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++)
+        for (size_t e = 0; e < dd; e++) {
+            size_t o = (size_t) m * dd + e;
+            if (e % (d + 1) == 0) { soft[o] = hard[o] = 0.0; continue; }
+            double z = logit[e] + gim_logistic(key_g, o);
+            soft[o] = sigmoid(s->tau * z);
+            hard[o] = z > 0.0 ? 1.0 : 0.0;
+        }
+    const double *g_hard = hard, *g_soft = soft;
+    if (dbg && dbg->graph_override) g_hard = g_soft = dbg->graph_override;
+    if (dbg && dbg->graph_relaxed) memcpy(dbg->graph_relaxed, soft, sizeof(double) * M * dd);
+
+    /* Perturbation nets, then target and psi samples per (m, context). */
+    gim_net_cache nets;
+    double *T = NULL, *Psi[3] = { NULL, NULL, NULL };
+    double *ti = alloc(sizeof(double) * (MKd ? MKd : 1));
+    double *ps[3] = { NULL, NULL, NULL };
+    for (int q = 0; q < s->n_psi; q++) ps[q] = alloc(sizeof(double) * (MKd ? MKd : 1));
+    if (Kp > 0) {
+        gim_nets_alloc(s, Kp, &nets, alloc);
+        gim_nets_forward(s, L, par, D->feat, &nets);
+        T = (double *) gim_net_output(s, &nets, 0);
+        for (int q = 0; q < s->n_psi; q++) Psi[q] = (double *) gim_net_output(s, &nets, q + 1);
+        if (!all_finite(T, Kd)) { rep->status = GIM_BAD_NETS; return; }
+        uint64_t key_t = gim_key(seed, step, 2);
+        uint64_t key_p[3] = { gim_key(seed, step, 3), gim_key(seed, step, 4),
+                              gim_key(seed, step, 5) };
+        #pragma omp parallel for num_threads(nth) schedule(static)
+        for (int m = 0; m < M; m++)
+            for (int k = 0; k < Kp; k++)
+                for (int j = 0; j < d; j++) {
+                    size_t idx = ((size_t) m * Kp + k) * d + j, o = k + (size_t) Kp * j;
+                    ti[idx] = sigmoid(s->tau * (T[o] + gim_logistic(key_t, idx)));
+                    for (int q = 0; q < s->n_psi; q++)
+                        ps[q][idx] = Psi[q][o] +
+                            (s->psi_sd > 0.0 ? s->psi_sd * gim_normal(key_p[q], idx) : 0.0);
+                }
+    }
+
+    /* Likelihood passes. */
+    double *dT = alloc(sizeof(double) * (Kd ? Kd : 1));
+    double *dPsi[3];
+    memset(dT, 0, sizeof(double) * Kd);
+    for (int q = 0; q < 3; q++) {
+        dPsi[q] = alloc(sizeof(double) * (Kd ? Kd : 1));
+        memset(dPsi[q], 0, sizeof(double) * Kd);
+    }
+    double *dg = alloc(sizeof(double) * M * dd);
+    memset(dg, 0, sizeof(double) * M * dd);
+    double *ell = alloc(sizeof(double) * M), *w = alloc(sizeof(double) * M);
+    int relaxed = s->graph_gradient == GIM_RELAXED;
+    gim_pass P = { M, g_hard, 1, ti, { ps[0], ps[1], ps[2] }, 1, !relaxed, !relaxed,
+                   ell, w, 0.0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
+    gim_pass_run(s, L, D, par, &P, grad);
+    rep->loglik = P.loglik;
+    double ll_J = P.loglik;
+    if (relaxed) {
+        gim_pass R = { M, g_soft, 0, ti, { ps[0], ps[1], ps[2] }, 0, 1, 1,
+                       ell, w, 0.0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
+        gim_pass_run(s, L, D, par, &R, grad);
+        rep->loglik_relaxed = ll_J = R.loglik;
+    }
+    if (!isfinite(ll_J)) { rep->status = GIM_BAD_LOGLIK; return; }
+    double ess = 0.0;
+    for (int m = 0; m < M; m++) ess += w[m] * w[m];
+    rep->ess = 1.0 / ess;
+
+    /* Acyclicity on the relaxed graphs: gradient into dg. */
+    double *uu = alloc(sizeof(double) * M * d), *vv = alloc(sizeof(double) * M * d);
+    double *tmp = alloc(sizeof(double) * M * d), *dc = alloc(sizeof(double) * M * dd);
+    double *cm = alloc(sizeof(double) * M);
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++) {
+        cm[m] = spectral_radius(g_soft + (size_t) m * dd, d, s->power_iter, uu + (size_t) m * d,
+                                vv + (size_t) m * d, tmp + (size_t) m * d, dc + (size_t) m * dd);
+        double scale = -(s->lambda + s->mu * cm[m]) / M;
+        for (size_t e = 0; e < dd; e++) dg[(size_t) m * dd + e] += scale * dc[(size_t) m * dd + e];
+    }
+    double acyc = 0.0, penalty = 0.0;
+    for (int m = 0; m < M; m++) {
+        acyc += cm[m] / M;
+        penalty += (s->lambda * cm[m] + 0.5 * s->mu * cm[m] * cm[m]) / M;
+    }
+    rep->acyclicity = acyc;
+    if (!isfinite(penalty)) { rep->status = GIM_BAD_ACYCLICITY; return; }
+    if (dbg && dbg->dgraph) memcpy(dbg->dgraph, dg, sizeof(double) * M * dd);
+
+    /* Graph values -> edge logits -> Z, plus the closed-form graph sparsity. */
+    double *dlogit = alloc(sizeof(double) * dd), sparsity_g = 0.0;
+    for (size_t e = 0; e < dd; e++) {
+        if (e % (d + 1) == 0) { dlogit[e] = 0.0; continue; }
+        double acc = 0.0;
+        for (int m = 0; m < M; m++) {
+            double gs = soft[(size_t) m * dd + e];
+            acc += dg[(size_t) m * dd + e] * s->tau * gs * (1.0 - gs);
+        }
+        double pe = sigmoid(logit[e]);
+        sparsity_g += pe;
+        dlogit[e] = acc - s->beta_M * pe * (1.0 - pe);
+    }
+    double *gU = grad + L->u, *gV = grad + L->v;
+    for (int c = 0; c < kz; c++)
+        for (int j = 0; j < d; j++)
+            for (int i = 0; i < d; i++) {
+                double a = s->alpha * dlogit[i + (size_t) d * j];
+                gU[i + (size_t) d * c] += a * V[j + (size_t) d * c];
+                gV[j + (size_t) d * c] += a * U[i + (size_t) d * c];
+            }
+
+    /* Target sparsity, then back through the nets. */
+    double sparsity_t = 0.0;
+    if (Kp > 0) {
+        for (size_t o = 0; o < Kd; o++) {
+            double pt = sigmoid(T[o]);
+            sparsity_t += pt;
+            dT[o] -= s->beta_I * pt * (1.0 - pt);
+        }
+        int wmax = 0;
+        for (int l = 0; l <= s->n_layers; l++) if (s->sizes[l] > wmax) wmax = s->sizes[l];
+        double *scratch = alloc(sizeof(double) * 2 * (size_t) Kp * wmax);
+        gim_nets_backward(s, L, par, &nets, 0, dT, grad, scratch);
+        for (int q = 0; q < s->n_psi; q++)
+            gim_nets_backward(s, L, par, &nets, q + 1, dPsi[q], grad, scratch);
+    }
+
+    rep->log_prior = log_prior(s, L, par, grad);
+    rep->sparsity_graph = sparsity_g;
+    rep->sparsity_targets = sparsity_t;
+    rep->objective = ll_J + rep->log_prior - s->beta_M * sparsity_g -
+        s->beta_I * sparsity_t - penalty;
+    if (!all_finite(grad, L->total)) rep->status = GIM_BAD_GRADIENT;
+}
+
+double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                        const double *par)
+{
+    int d = s->d, kz = s->k, Kp = D->Kp;
+    size_t dd = (size_t) d * d, Kd = (size_t) Kp * d;
+    void *(*alloc)(size_t) = s->alloc;
+    double *G = alloc(sizeof(double) * dd);
+    const double *U = par + L->u, *V = par + L->v;
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) {
+            double a = 0.0;
+            for (int c = 0; c < kz; c++) a += U[i + (size_t) d * c] * V[j + (size_t) d * c];
+            G[i + (size_t) d * j] = i != j && a > 0.0 ? 1.0 : 0.0;
+        }
+    double *ti = alloc(sizeof(double) * (Kd ? Kd : 1));
+    double *ps[3] = { NULL, NULL, NULL };
+    for (int q = 0; q < s->n_psi; q++) ps[q] = alloc(sizeof(double) * (Kd ? Kd : 1));
+    if (Kp > 0) {
+        gim_net_cache nets;
+        gim_nets_alloc(s, Kp, &nets, alloc);
+        gim_nets_forward(s, L, par, D->feat, &nets);
+        const double *T = gim_net_output(s, &nets, 0);
+        for (int k = 0; k < Kp; k++)
+            for (int j = 0; j < d; j++) {
+                size_t o = k + (size_t) Kp * j, idx = (size_t) k * d + j;
+                ti[idx] = sigmoid(T[o]);
+                for (int q = 0; q < s->n_psi; q++) ps[q][idx] = gim_net_output(s, &nets, q + 1)[o];
+            }
+    }
+    double ell, w;
+    gim_pass P = { 1, G, 1, ti, { ps[0], ps[1], ps[2] }, 0, 0, 0,
+                   &ell, &w, 0.0, NULL, { NULL, NULL, NULL }, NULL };
+    gim_pass_run(s, L, D, par, &P, NULL);
+    return D->n > 0 ? P.loglik / D->n : 0.0;
+}

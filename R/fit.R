@@ -222,7 +222,8 @@ train_chunks <- function(state, design, settings, control, verbose) {
       rows[[length(rows) + 1L]] <<- data.frame(
         step = res$step, objective = last[1], log_likelihood = last[2],
         acyclicity = last[3], heldout = heldout, lambda = state$lambda, mu = state$mu,
-        alpha = last[6], beta_I = last[5], ess = last[4], cyclic = cyclic
+        alpha = last[6], beta_I = last[5], ess = last[4],
+        configs = mean(res$trace[, 7]), cyclic = cyclic
       )
       state <<- state
       if (verbose) {

@@ -115,13 +115,22 @@ static void read_data(SEXP data, const gim_settings *s, gim_data *D)
     for (int j = 0; j < d; j++)
         for (int r = 0; r < n; r++) xr[(size_t) r * d + j] = xc[r + (size_t) n * j];
     D->n = n; D->d = d; D->K = K; D->Kp = Kp;
-    D->xr = xr; D->start = st; D->feat = REAL(feat);
+    D->xr = xr; D->xc = xc; D->start = st; D->feat = REAL(feat);
     size_t Kd = (size_t) K * d;
     D->cnt = (double *) R_alloc(Kd, sizeof(double));
     D->n0 = (double *) R_alloc(Kd, sizeof(double));
     D->s1 = (double *) R_alloc(Kd, sizeof(double));
     D->s2 = (double *) R_alloc(Kd, sizeof(double));
     gim_data_stats(s, D);
+}
+
+/* Below about a million cell-gene-sample terms per step, thread start-up
+ * and spinning cost more than they save (seconds instead of milliseconds
+ * on a loaded machine), so small problems run on one thread. Results are
+ * the same either way. */
+static void small_problem_threads(gim_settings *s, const gim_data *D)
+{
+    if ((double) D->n * s->d * s->M < 1e6) s->n_threads = 1;
 }
 
 static const double *read_par(SEXP par, const gim_layout *L, const char *arg)
@@ -215,7 +224,7 @@ static double schedule_value(double start, double end, int kind, double step, do
 }
 
 /* Runs n_steps Adam steps from the global step `step0`. adam = list(m, v).
- * Returns list(par, m, v, trace (n_done x 6), status, step). */
+ * Returns list(par, m, v, trace (n_done x 7), status, step). */
 SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP step0,
                   SEXP n_steps)
 {
@@ -223,6 +232,7 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     read_settings(settings, &s);
     gim_layout_make(&s, &L);
     read_data(data, &s, &D);
+    small_problem_threads(&s, &D);
     read_par(par, &L, "par");
     if (TYPEOF(adam) != VECSXP) Rf_error("`adam` must be a list.");
     const double *m0 = read_par(list_elt(adam, "m", "adam"), &L, "adam$m");
@@ -240,7 +250,7 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
-    SEXP trace = PROTECT(Rf_allocMatrix(REALSXP, nst > 0 ? nst : 0, 6));
+    SEXP trace = PROTECT(Rf_allocMatrix(REALSXP, nst > 0 ? nst : 0, 7));
     double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv), *tr = REAL(trace);
     memcpy(m, m0, sizeof(double) * L.total);
     memcpy(v, v0, sizeof(double) * L.total);
@@ -263,14 +273,15 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
             v[e] = b2 * v[e] + (1.0 - b2) * g * g;
             p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
         }
-        double row[6] = { rep.objective, rep.loglik, rep.acyclicity, rep.ess, s.beta_I, s.alpha };
-        for (int c = 0; c < 6; c++) tr[it + (size_t) nst * c] = row[c];
+        double row[7] = { rep.objective, rep.loglik, rep.acyclicity, rep.ess, s.beta_I, s.alpha,
+                          rep.configs };
+        for (int c = 0; c < 7; c++) tr[it + (size_t) nst * c] = row[c];
         done++;
         R_CheckUserInterrupt();
     }
     if (done < nst) {                                    /* keep the rows that ran */
-        SEXP tr2 = PROTECT(Rf_allocMatrix(REALSXP, done, 6));
-        for (int c = 0; c < 6; c++)
+        SEXP tr2 = PROTECT(Rf_allocMatrix(REALSXP, done, 7));
+        for (int c = 0; c < 7; c++)
             memcpy(REAL(tr2) + (size_t) done * c, tr + (size_t) nst * c, sizeof(double) * done);
         trace = tr2;
     } else {

@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     int n, d, K, Kp;
     const double *xr;             /* n x d, row-major (a cell's genes contiguous) */
+    const double *xc;             /* the same, column-major (a gene's cells contiguous) */
     const int *start;             /* K + 1 block starts */
     const double *feat;           /* Kp x p, column-major, standardised */
     /* Sufficient statistics per context and gene (index k + K * j); for
@@ -66,6 +67,7 @@ typedef struct {
     double log_prior;             /* Gaussian priors */
     double sparsity_graph, sparsity_targets;
     double ess;                   /* effective sample size of the MC weights */
+    double configs;               /* parent configurations evaluated (all passes) */
     int status;                   /* 0 ok, else a GIM_BAD_* code */
 } gim_report;
 

@@ -13,6 +13,7 @@ typedef struct {
     int want_theta, want_graph, want_phi;
     double *ell, *w;          /* M: per-sample log-likelihood, softmax weights */
     double loglik;
+    int configs;              /* distinct (gene, parent set) pairs evaluated */
     double *dT, *dPsi[3];     /* Kp x d (k + Kp j): d J / d target logit, d J / d psi */
     double *dg;               /* M x d x d: d J / d graph value */
 } gim_pass;

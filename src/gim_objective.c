@@ -173,14 +173,16 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     double *ell = alloc(sizeof(double) * M), *w = alloc(sizeof(double) * M);
     int relaxed = s->graph_gradient == GIM_RELAXED;
     gim_pass P = { M, g_hard, 1, ti, { ps[0], ps[1], ps[2] }, 1, !relaxed, !relaxed,
-                   ell, w, 0.0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
+                   ell, w, 0.0, 0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
     gim_pass_run(s, L, D, par, &P, grad);
     rep->loglik = P.loglik;
+    rep->configs = P.configs;
     double ll_J = P.loglik;
     if (relaxed) {
         gim_pass R = { M, g_soft, 0, ti, { ps[0], ps[1], ps[2] }, 0, 1, 1,
-                       ell, w, 0.0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
+                       ell, w, 0.0, 0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
         gim_pass_run(s, L, D, par, &R, grad);
+        rep->configs += R.configs;
         rep->loglik_relaxed = ll_J = R.loglik;
     }
     if (!isfinite(ll_J)) { rep->status = GIM_BAD_LOGLIK; return; }
@@ -285,7 +287,7 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
     }
     double ell, w;
     gim_pass P = { 1, G, 1, ti, { ps[0], ps[1], ps[2] }, 0, 0, 0,
-                   &ell, &w, 0.0, NULL, { NULL, NULL, NULL }, NULL };
+                   &ell, &w, 0.0, 0, NULL, { NULL, NULL, NULL }, NULL };
     gim_pass_run(s, L, D, par, &P, NULL);
     return D->n > 0 ? P.loglik / D->n : 0.0;
 }

@@ -18,8 +18,26 @@ x3 <- matrix(rnorm(60), 20, 3)
 y3 <- matrix(rnorm(60, 1), 20, 3)
 g3 <- matrix(c(0, 1, 0, 0, 0, 1, 0, 0, 0), 3, 3, byrow = TRUE)
 
+# A tiny fit for the functions that take one (a few milliseconds to train).
+xg <- matrix(rnorm(90), 30, 3, dimnames = list(NULL, c("a", "b", "c")))
+ctx <- rep(c("p1", "p2", "obs"), each = 10)
+feat <- matrix(c(1, 0, 0, 1), 2, 2, dimnames = list(c("p1", "p2"), c("f1", "f2")))
+tiny_control <- gim_control(steps = 10, n_mc = 2, gim_hidden = 4, n_threads = 1)
+tiny_fit <- suppressWarnings(gim_fit(xg, ctx, feat, mechanism = "linear",
+                                     control = tiny_control, verbose = FALSE))
+
 # function, its valid arguments, and the arguments to corrupt
 cases <- list(
+  list(f = "gim_fit", args = list(x = xg, context = ctx, features = feat,
+                                  control = tiny_control, verbose = FALSE),
+       bad = c("x", "context", "features", "control", "verbose")),
+  list(f = "gim_control", args = list(),
+       bad = c("steps", "n_mc", "learning_rate", "beta_M", "tau", "gim_hidden",
+               "holdout", "n_threads")),
+  list(f = "intervention_targets", args = list(fit = tiny_fit, features = feat),
+       bad = c("fit", "features")),
+  list(f = "edge_probabilities", args = list(fit = tiny_fit), bad = "fit"),
+  list(f = "causal_graph", args = list(fit = tiny_fit), bad = "fit"),
   list(f = "sid", args = list(true = g3, est = g3), bad = c("true", "est")),
   list(f = "sid_bounds", args = list(true = g3, est = g3), bad = c("true", "est")),
   list(f = "edge_f1", args = list(true = g3, est = g3), bad = c("true", "est")),

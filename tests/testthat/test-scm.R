@@ -59,6 +59,8 @@ reference_sample <- function(m, n, targets, psi, intervention) {
                      exp(iv))
       }
       val[hit] <- iv
+    } else if (m$mechanism == "zilognormal") {
+      val[hit] <- val[hit] * exp(psi[cbind(ctx[hit], j)])   # log-scale shift
     } else {
       val[hit] <- val[hit] + psi[cbind(ctx[hit], j)]
     }
@@ -179,12 +181,13 @@ test_that("zero-inflated log-normal samples have the right zeros and logs", {
                               zero_logit = c(0, qlogis(0.7))))
   expect_equal(mean(xh[, "q"] == 0), 0.7, tolerance = 0.02)
   expect_equal(mean(log(xh[xh[, "q"] > 0, "q"])), 1, tolerance = 0.02)
-  # Shift adds to the value, zeros included.
+  # Shift acts on the log of the positive part; zeros stay zero.
   set.seed(4)
   x0 <- sample_scm(m, 2000)
   set.seed(4)
   xs <- sample_scm(m, 2000, targets = "p", psi = c(0.5, 0), intervention = "shift")
-  expect_equal(unname(xs[, "p"]), unname(x0[, "p"]) + 0.5)
+  expect_equal(unname(xs[, "p"]), unname(x0[, "p"]) * exp(0.5))
+  expect_identical(xs[, "p"] == 0, x0[, "p"] == 0)
 })
 
 test_that("set.seed reproduces samples and random parameters exactly", {

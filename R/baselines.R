@@ -1,0 +1,398 @@
+# Baselines of the GIM paper (appendix D.5) with the same fit/predict
+# interface as gim_fit(): the observational prediction and the MLP that maps
+# perturbation features to mean shifts. The MLP is small (one input row per
+# training context), so it is trained in plain R matrix code.
+
+#' Settings of the MLP mean-shift baseline
+#'
+#' Gathers and checks the knobs of [fit_baseline()]'s `"mlp_shift"` method.
+#'
+#' @details
+#' The defaults are from the search grid of the paper's Table 1 (hidden
+#' layers `[50]` to `[100, 100, 100]`, learning rate 0.001 or 0.01, 1,000 to
+#' 40,000 iterations), chosen on five extra data sets of
+#' [simulate_gim_benchmark()] for each of the linear and mlp mechanisms
+#' (seeds 101 to 105, not those of `bench/paper_synthetic.R`): among hidden
+#' layers `[50]`, `[100]` and `[100, 100]` at learning rate 0.001 with 1,000,
+#' 2,000 and 5,000 steps, and `[100]`, `[100, 100]` at 0.01 with 1,000 steps,
+#' two hidden layers of 100 units, learning rate 0.001 and 1,000 full-batch
+#' Adam steps had the lowest mean of the median partly and fully
+#' out-of-distribution mean distances, for both mechanisms.
+#' Longer training fits the training contexts more closely but extrapolates
+#' worse to new perturbations. A fit of the paper's size (160 contexts) takes
+#' one to two seconds. `hidden = integer(0)` gives a linear map from features
+#' to shifts.
+#'
+#' @param hidden Sizes of the hidden tanh layers, a vector of whole numbers
+#'   (possibly empty: no hidden layer, a linear map).
+#' @param learning_rate Learning rate of Adam, a positive number.
+#' @param steps Number of full-batch Adam steps.
+#' @return A list of class `perturbgim_baseline_control`.
+#' @family baselines
+#' @examples
+#' baseline_control()
+#' baseline_control(hidden = 50, learning_rate = 0.01, steps = 1000)
+#' @export
+baseline_control <- function(hidden = c(100L, 100L), learning_rate = 1e-3,
+                             steps = 1000L) {
+  hidden <- baseline_check_layers(hidden)
+  learning_rate <- check_positive_number(learning_rate)
+  steps <- check_count(steps)
+  structure(list(hidden = hidden, learning_rate = learning_rate, steps = steps),
+            class = "perturbgim_baseline_control")
+}
+
+#' @export
+print.perturbgim_baseline_control <- function(x, ...) {
+  hidden <- if (length(x$hidden)) paste(x$hidden, collapse = ", ") else "none"
+  cat(sprintf("<perturbgim_baseline_control> hidden layers: [%s]; Adam, learning rate %s, %d steps\n",
+              hidden, format(x$learning_rate), x$steps))
+  invisible(x)
+}
+
+#' Fit a baseline perturbation model
+#'
+#' Fits one of the two prediction baselines of Schneider et al. (2025,
+#' appendix D.5), taking the same data as [gim_fit()] so that both can be
+#' compared on equal terms.
+#'
+#' @details
+#' Cells of the contexts that have no row in `features` are observational;
+#' they are pooled into one observational sample \eqn{X_0}.
+#'
+#' **`"observational"`** predicts \eqn{X_0} for every perturbation: the
+#' prediction of a model that knows no perturbation effect.
+#'
+#' **`"mlp_shift"`** computes for every perturbed context \eqn{k} the shift
+#' of means \eqn{s_k = \bar X_k - \bar X_0}{s_k = mean(X_k) - mean(X_0)} and
+#' trains an MLP (tanh hidden layers, identity output) to predict \eqn{s_k}
+#' from the context's features, by mean squared error (averaged over
+#' contexts and variables) and full-batch Adam (\eqn{\beta_1 = 0.9},
+#' \eqn{\beta_2 = 0.999}, \eqn{\epsilon = 10^{-8}}). Features are
+#' standardised with the mean and the sample standard deviation over the
+#' training contexts (a constant column is only centred). Weights start
+#' Glorot normal, biases at zero, drawn from R's generator, so `set.seed()`
+#' reproduces a fit exactly. A new perturbation with predicted shift
+#' \eqn{s^*} is predicted as the shifted observational cells
+#' \eqn{\{x_i + s^*\}}.
+#'
+#' @param x Cells x variables: a numeric matrix, data frame of numbers or
+#'   sparse `Matrix` (e.g. `dgCMatrix`).
+#' @param context The context (perturbation) of each cell: a character vector
+#'   or factor with one label per row of `x`.
+#' @param features A numeric matrix with one row per perturbed context, row
+#'   names the context labels. Contexts of `context` without a row are
+#'   observational; there must be at least one.
+#' @param method `"mlp_shift"` (the MLP mean-shift model) or
+#'   `"observational"`.
+#' @param control Settings of `"mlp_shift"`, from [baseline_control()];
+#'   ignored by `"observational"`.
+#' @return A plain list (it survives `saveRDS()`/`readRDS()`) of class
+#'   `c("perturbgim_baseline_<method>", "perturbgim_baseline")` with
+#'   `method`, `nodes` (variable names), `feature_names`, `features` (the
+#'   training features), `contexts` (a data frame with `context`, `n_cells`
+#'   and `perturbed`, one row per context), `observational` (the
+#'   observational cells), `n_obs`, `version` and `call`; for `"mlp_shift"`
+#'   also `shifts` (the training shifts, one row per perturbed context),
+#'   `feature_center`, `feature_scale`, `network` (a list of layers, each
+#'   `list(weight = <in x out matrix>, bias = <numeric(out)>)`), `control`
+#'   and `trace` (a data frame of `step` and `loss`, the training mean
+#'   squared error).
+#' @references Schneider, N., Lorch, L., Kilbertus, N., Schölkopf, B. and
+#'   Krause, A. (2025). Generative intervention models for causal perturbation
+#'   modeling. *ICML*. \doi{10.48550/arXiv.2503.19149}
+#' @seealso [predict.perturbgim_baseline()]
+#' @family baselines
+#' @examples
+#' set.seed(1)
+#' bench <- simulate_gim_benchmark(d = 5, n_perturbations = 6,
+#'                                 n_test_perturbations = 3, n_cells = 20,
+#'                                 n_observational = 100, n_components = 4)
+#' tr <- bench$train
+#' fit <- fit_baseline(tr$x, tr$context, tr$features,
+#'                     control = baseline_control(hidden = 20, steps = 300))
+#' fit
+#' te <- bench$test_fully_ood
+#' pred <- predict(fit, te$features, n = 50)
+#' dim(pred)
+#' head(attr(pred, "context"))
+#' predict(fit, te$features, type = "mean")[1:3, ]
+#' @export
+fit_baseline <- function(x, context, features,
+                         method = c("mlp_shift", "observational"),
+                         control = baseline_control()) {
+  call <- match.call()
+  method <- rlang::arg_match(method)
+  if (!inherits(control, "perturbgim_baseline_control")) {
+    cli::cli_abort(paste("{.arg control} must be made by {.fn baseline_control},",
+                         "not {.obj_type_friendly {control}}."))
+  }
+  data <- baseline_data(x, context, features)
+  object <- list(
+    method = method,
+    nodes = colnames(data$x),
+    feature_names = colnames(data$features),
+    features = data$features,
+    contexts = data$contexts,
+    observational = data$x[data$observational, , drop = FALSE],
+    n_obs = nrow(data$x)
+  )
+  if (method == "mlp_shift") {
+    object <- c(object, baseline_fit_mlp(data, control))
+  }
+  object$version <- as.character(utils::packageVersion("perturbgim"))
+  object$call <- call
+  structure(object, class = c(paste0("perturbgim_baseline_", method),
+                              "perturbgim_baseline"))
+}
+
+#' Predict perturbed cells with a baseline model
+#'
+#' @param object A fit from [fit_baseline()].
+#' @param newdata Features of the contexts to predict, read as by
+#'   [predict.gim()]: a numeric matrix or data frame with one row per context
+#'   and the training feature columns (matched by name), or a numeric vector
+#'   for one context. Row names label the contexts (default `"1"`, `"2"`,
+#'   ...). `NULL` predicts the observational distribution, in one context
+#'   labelled `"observational"`; the training features are in
+#'   `object$features`.
+#' @param n Cells per context: `NULL` uses every observational cell once;
+#'   a number resamples that many observational cells with replacement.
+#' @param type `"samples"` for cells, `"mean"` for the predicted mean of
+#'   each context.
+#' @param ... Must be empty.
+#' @return For `type = "samples"`, a cells x variables matrix with the cells
+#'   of each context stacked in the order of `newdata`, and attribute
+#'   `"context"` giving the label of each cell. For `type = "mean"`, a
+#'   contexts x variables matrix.
+#' @family baselines
+#' @importFrom stats predict
+#' @examples
+#' set.seed(1)
+#' x <- matrix(rnorm(300), 100, 3, dimnames = list(NULL, c("a", "b", "c")))
+#' context <- rep(c("control", "k1", "k2", "k3"), each = 25)
+#' x[context == "k2", 1] <- x[context == "k2", 1] + 2
+#' x[context == "k3", 1] <- x[context == "k3", 1] + 4
+#' features <- matrix(c(0, 1, 2), 3, 1, dimnames = list(c("k1", "k2", "k3"), "dose"))
+#' fit <- fit_baseline(x, context, features,
+#'                     control = baseline_control(hidden = integer(0), steps = 500,
+#'                                                learning_rate = 0.05))
+#' predict(fit, matrix(1.5, dimnames = list("k1.5", "dose")), type = "mean")
+#' @export
+predict.perturbgim_baseline <- function(object, newdata = NULL, n = NULL,
+                                        type = c("samples", "mean"), ...) {
+  rlang::check_dots_empty()
+  type <- rlang::arg_match(type)
+  if (!is.null(n)) n <- check_count(n)
+  obs <- object$observational
+  if (is.null(newdata)) {
+    # As predict.gim(): no perturbation, the observational distribution.
+    labels <- "observational"
+    shifts <- matrix(0, 1L, length(object$nodes))
+  } else {
+    newdata <- baseline_newdata(object, newdata)
+    labels <- rownames(newdata)
+    shifts <- baseline_shifts(object, newdata)
+  }
+  if (type == "mean") {
+    out <- sweep(shifts, 2L, colMeans(obs), "+")
+    dimnames(out) <- list(labels, object$nodes)
+    return(out)
+  }
+  K <- length(labels)
+  n0 <- nrow(obs)
+  idx <- if (is.null(n)) rep.int(seq_len(n0), K) else
+    sample.int(n0, n * K, replace = TRUE)
+  per_context <- if (is.null(n)) n0 else n
+  ctx_index <- rep(seq_len(K), each = per_context)
+  out <- obs[idx, , drop = FALSE] + shifts[ctx_index, , drop = FALSE]
+  dimnames(out) <- list(NULL, object$nodes)
+  attr(out, "context") <- labels[ctx_index]
+  out
+}
+
+#' @export
+print.perturbgim_baseline <- function(x, ...) {
+  ctx <- x$contexts
+  label <- switch(x$method, mlp_shift = "MLP mean-shift model",
+                  observational = "observational prediction")
+  cat(sprintf("<perturbgim_baseline> %s: %d variables, %d features\n",
+              label, length(x$nodes), length(x$feature_names)))
+  cat(sprintf("  trained on %d cells: %d perturbed contexts, %d observational cells (%s)\n",
+              x$n_obs, sum(ctx$perturbed), nrow(x$observational),
+              paste(ctx$context[!ctx$perturbed], collapse = ", ")))
+  if (x$method == "mlp_shift") {
+    hidden <- if (length(x$control$hidden)) paste(x$control$hidden, collapse = ", ") else "none"
+    cat(sprintf("  MLP hidden layers [%s], %d Adam steps; final training MSE %s\n",
+                hidden, x$control$steps,
+                format(signif(x$trace$loss[nrow(x$trace)], 3))))
+  }
+  invisible(x)
+}
+
+# The data as gim_fit() takes them, checked by its own helpers (R/fit.R) so
+# that both read cells, labels and features the same way. Returns the dense
+# cell matrix, the features, a logical marking observational cells and the
+# context table.
+baseline_data <- function(x, context, features, call = rlang::caller_env()) {
+  x <- as_sample_matrix(x, "x", call = call)
+  if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
+  context <- check_context(context, nrow(x), call = call)
+  features <- check_features(features, context, call = call)
+  labels <- rownames(features)
+  observational <- !context %in% labels
+  if (!any(observational)) {
+    cli::cli_abort(c("No observational cells: every context has a row in {.arg features}.",
+                     "i" = "Contexts without a feature row are taken as observational."),
+                   call = call)
+  }
+  n_cells <- table(factor(context, levels = unique(context)))
+  contexts <- data.frame(context = names(n_cells),
+                         n_cells = as.integer(n_cells),
+                         perturbed = names(n_cells) %in% labels,
+                         stringsAsFactors = FALSE)
+  list(x = x, context = context, features = features,
+       observational = observational, contexts = contexts)
+}
+
+baseline_check_layers <- function(x, arg = rlang::caller_arg(x),
+                                  call = rlang::caller_env()) {
+  if (!is.numeric(x) || anyNA(x) || any(x < 1) || any(x != round(x)) ||
+      any(x > 1e5)) {
+    # Show a short vector of layer sizes itself, so the bad entry is visible.
+    given <- if (is.numeric(x) && length(x) <= 10L) {
+      cli::format_inline("{.val {x}}")
+    } else {
+      describe_value(x)
+    }
+    cli::cli_abort(paste("{.arg {arg}} must be a vector of whole numbers",
+                         "between 1 and 100000 (layer sizes), not {given}."),
+                   call = call)
+  }
+  as.integer(x)
+}
+
+# Training shifts, standardisation and the Adam loop of the MLP.
+baseline_fit_mlp <- function(data, control) {
+  f <- data$features
+  x0 <- data$x[data$observational, , drop = FALSE]
+  mean0 <- colMeans(x0)
+  # Mean of each perturbed context, in the order of the feature rows.
+  sums <- rowsum(data$x[!data$observational, , drop = FALSE],
+                 data$context[!data$observational], reorder = FALSE)
+  counts <- as.vector(table(data$context[!data$observational])[rownames(sums)])
+  means <- sums / counts
+  shifts <- sweep(means[rownames(f), , drop = FALSE], 2L, mean0)
+  # Standardised as gim_fit() does (R/fit.R), so both see the same inputs. A
+  # constant column carries no information: dividing by 1 keeps it at 0.
+  center <- colMeans(f)
+  scale <- apply(f, 2L, stats::sd)
+  scale[!is.finite(scale) | scale < 1e-12] <- 1
+  z <- sweep(sweep(f, 2L, center), 2L, scale, "/")
+  sizes <- c(ncol(f), control$hidden, ncol(shifts))
+  fit <- baseline_train_adam(z, shifts, sizes, control$learning_rate, control$steps)
+  names(center) <- names(scale) <- colnames(f)
+  list(shifts = shifts, feature_center = center, feature_scale = scale,
+       network = fit$network, control = control, trace = fit$trace)
+}
+
+baseline_glorot <- function(sizes) {
+  lapply(seq_len(length(sizes) - 1L), function(l) {
+    fan_in <- sizes[l]
+    fan_out <- sizes[l + 1L]
+    list(weight = matrix(stats::rnorm(fan_in * fan_out,
+                                      sd = sqrt(2 / (fan_in + fan_out))),
+                         fan_in, fan_out),
+         bias = numeric(fan_out))
+  })
+}
+
+# Forward pass; returns the activations of every layer (input first), the
+# last one being the output.
+baseline_mlp_forward <- function(network, z) {
+  h <- vector("list", length(network) + 1L)
+  h[[1L]] <- z
+  last <- length(network)
+  for (l in seq_len(last)) {
+    a <- h[[l]] %*% network[[l]]$weight
+    a <- a + rep(network[[l]]$bias, each = nrow(a))
+    h[[l + 1L]] <- if (l < last) tanh(a) else a
+  }
+  h
+}
+
+baseline_train_adam <- function(z, y, sizes, learning_rate, steps) {
+  network <- baseline_glorot(sizes)
+  zeros <- lapply(network, function(layer) lapply(layer, function(p) p * 0))
+  m <- zeros
+  v <- zeros
+  beta1 <- 0.9
+  beta2 <- 0.999
+  eps <- 1e-8
+  n_out <- length(y)
+  every <- max(1L, steps %/% 100L)
+  trace_step <- integer(0)
+  trace_loss <- numeric(0)
+  last <- length(network)
+  for (t in seq_len(steps)) {
+    h <- baseline_mlp_forward(network, z)
+    resid <- h[[last + 1L]] - y
+    loss <- sum(resid^2) / n_out
+    if (!is.finite(loss)) {
+      cli::cli_abort(c("The MLP training loss became non-finite at step {t}.",
+                       "i" = "Try a smaller {.arg learning_rate} in {.fn baseline_control}."),
+                     call = NULL)
+    }
+    if (t == 1L || t %% every == 0L) {
+      trace_step <- c(trace_step, t - 1L)
+      trace_loss <- c(trace_loss, loss)
+    }
+    delta <- resid * (2 / n_out)
+    for (l in rev(seq_len(last))) {
+      grad_w <- crossprod(h[[l]], delta)
+      grad_b <- colSums(delta)
+      if (l > 1L) {
+        delta <- tcrossprod(delta, network[[l]]$weight) * (1 - h[[l]]^2)
+      }
+      grads <- list(weight = grad_w, bias = grad_b)
+      for (p in c("weight", "bias")) {
+        g <- grads[[p]]
+        m[[l]][[p]] <- beta1 * m[[l]][[p]] + (1 - beta1) * g
+        v[[l]][[p]] <- beta2 * v[[l]][[p]] + (1 - beta2) * g^2
+        m_hat <- m[[l]][[p]] / (1 - beta1^t)
+        v_hat <- v[[l]][[p]] / (1 - beta2^t)
+        network[[l]][[p]] <- network[[l]][[p]] -
+          learning_rate * m_hat / (sqrt(v_hat) + eps)
+      }
+    }
+  }
+  final <- sum((baseline_mlp_forward(network, z)[[last + 1L]] - y)^2) / n_out
+  list(network = network,
+       trace = data.frame(step = c(trace_step, steps),
+                          loss = c(trace_loss, final)))
+}
+
+# newdata as a feature matrix with the training columns in their order,
+# read as predict.gim() reads it (R/graph-estimates.R).
+baseline_newdata <- function(object, newdata, call = rlang::caller_env()) {
+  newdata <- as_feature_matrix(newdata, object$feature_names, "newdata", call)
+  if (nrow(newdata) < 1L) {
+    cli::cli_abort("{.arg newdata} must have at least one row (context).",
+                   call = call)
+  }
+  if (is.null(rownames(newdata))) {
+    rownames(newdata) <- as.character(seq_len(nrow(newdata)))
+  }
+  newdata
+}
+
+# Predicted shift of each context (rows of newdata) from the observational mean.
+baseline_shifts <- function(object, newdata) {
+  if (object$method == "observational") {
+    return(matrix(0, nrow(newdata), length(object$nodes)))
+  }
+  z <- sweep(sweep(newdata, 2L, object$feature_center), 2L,
+             object$feature_scale, "/")
+  h <- baseline_mlp_forward(object$network, z)
+  unname(h[[length(h)]])
+}

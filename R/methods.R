@@ -1,0 +1,343 @@
+# The S3 methods of a `gim` fit other than prediction: print, summary, coef,
+# logLik, nobs and base-graphics plots.
+
+#' Print, summarise and extract a fitted GIM
+#'
+#' `print()` describes a fit in a few lines; `summary()` adds the most
+#' probable edges, the predicted targets of every training context and the
+#' end of the training trace. `coef()` returns the fitted parameters,
+#' `logLik()` the training log-likelihood and `nobs()` the number of cells.
+#'
+#' @details
+#' The acyclicity shown is the NO-BEARS constraint value \eqn{c(G)} (spectral
+#' radius of the relaxed adjacency) at the last recorded training step; it is
+#' 0 for an acyclic graph. The edge count is that of [causal_graph()], after
+#' any edges were dropped to break cycles (which `print()` reports).
+#'
+#' `logLik()` returns the training log-likelihood stored in the fit (of all
+#' training cells at the point estimate, see [gim_fit()]) with `df` the number
+#' of free parameters, so [stats::AIC()] and [stats::BIC()] work; these
+#' counts of a heavily over-parameterised neural model are only a rough
+#' guide.
+#'
+#' @param x,object A `gim` object from [gim_fit()] (for `print.summary.gim()`,
+#'   a `summary.gim` object).
+#' @param n_edges Number of most probable edges `summary()` lists.
+#' @param ... Must be empty (ignored by `print()`).
+#' @return `print()` returns `x` invisibly. `summary()` returns a
+#'   `summary.gim` object: a list with `model` (one-row data frame describing
+#'   the fit), `edges` (data frame `from`, `to`, `probability`, `in_graph`, the
+#'   `n_edges` most probable edges), `contexts` (one row per training context:
+#'   `context`, `n_cells`, `perturbed`, `n_targets`, `targets`, the predicted
+#'   targets), `dropped` (edges dropped to break cycles), `trace` (the last
+#'   rows of the training trace) and `log_lik`. `coef()` returns a list with
+#'   `graph` ([causal_graph()]), `edge_probabilities`
+#'   ([edge_probabilities()]), `theta` (mechanism parameters in the layout of
+#'   [scm()]) and `phi` (the target and intervention-parameter networks).
+#'   `logLik()` returns a `logLik` object, `nobs()` a count.
+#' @family gim
+#' @examples
+#' set.seed(1)
+#' bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4,
+#'                                 n_test_perturbations = 0, n_cells = 20,
+#'                                 n_observational = 100, n_components = 3)
+#' # A short illustrative run (real fits train for 30,000 steps); its graph
+#' # may still have cycles, which causal_graph() breaks with a warning.
+#' fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
+#'                mechanism = "linear",
+#'                control = gim_control(steps = 100, n_mc = 4, gim_hidden = 10),
+#'                verbose = FALSE)
+#' fit
+#' summary(fit)
+#' coef(fit)$graph
+#' logLik(fit)
+#' nobs(fit)
+#' @name gim-methods
+NULL
+
+#' @rdname gim-methods
+#' @export
+print.gim <- function(x, ...) {
+  check_gim_fit(x)
+  cat("<gim> Generative intervention model\n")
+  cat(model_lines(x), sep = "\n")
+  invisible(x)
+}
+
+# The description shared by print() and summary().
+model_lines <- function(fit) {
+  ctx <- fit$contexts
+  n_obs_ctx <- if (is.null(ctx)) 0L else sum(!ctx$perturbed)
+  obs_names <- if (n_obs_ctx) {
+    paste0(": ", truncated_names(ctx$context[!ctx$perturbed]))
+  } else ""
+  last <- last_trace_row(fit)
+  steps <- if (!is.null(last)) last$step else fit$state$step %||% 0L
+  training <- sprintf("  training: %s step%s", format(steps), plural_s(steps))
+  if (!is.null(last)) {
+    training <- paste0(training, sprintf(", final objective %s", signif_text(last$objective)))
+    if (is.finite(last$heldout %||% NA)) {
+      training <- paste0(training, sprintf(", held-out %s", signif_text(last$heldout)))
+    }
+  }
+  est <- dag_estimate(fit)
+  n_edges <- sum(est$graph)
+  graph <- sprintf("  causal graph: %d edge%s", n_edges, plural_s(n_edges))
+  if (nrow(est$dropped)) {
+    graph <- paste0(graph, sprintf(" (%d dropped to break cycles)", nrow(est$dropped)))
+  }
+  if (!is.null(last) && is.finite(last$acyclicity %||% NA)) {
+    graph <- paste0(graph, sprintf("; acyclicity c(G) %s at the last step",
+                                   signif_text(last$acyclicity)))
+  }
+  d <- length(fit$nodes)
+  p <- length(fit$feature_names)
+  c(
+    sprintf("  %s mechanisms, %s interventions", mechanism_label(fit), fit$intervention),
+    sprintf("  %d gene%s, %d feature%s", d, plural_s(d), p, plural_s(p)),
+    if (!is.null(ctx)) {
+      sprintf("  %d context%s (%d observational%s), %s cell%s", nrow(ctx),
+              plural_s(nrow(ctx)), n_obs_ctx, obs_names, format(fit$n_obs %||% sum(ctx$n_cells)),
+              plural_s(fit$n_obs %||% sum(ctx$n_cells)))
+    },
+    training,
+    graph
+  )
+}
+
+mechanism_label <- function(fit) {
+  h <- if (fit$mechanism != "linear") dim(fit$theta$w1)[1] else NA
+  switch(fit$mechanism,
+    linear = "linear Gaussian",
+    mlp = sprintf("MLP Gaussian (%d hidden tanh unit%s)", h, plural_s(h)),
+    zilognormal = sprintf("zero-inflated log-normal MLP (%d hidden tanh unit%s)",
+                          h, plural_s(h)),
+    fit$mechanism
+  )
+}
+
+last_trace_row <- function(fit) {
+  tr <- fit$trace
+  if (!is.data.frame(tr) || !nrow(tr)) return(NULL)
+  as.list(tr[nrow(tr), , drop = FALSE])
+}
+
+truncated_names <- function(x, max = 3L) {
+  shown <- paste0('"', utils::head(x, max), '"', collapse = ", ")
+  if (length(x) > max) paste0(shown, sprintf(" and %d more", length(x) - max)) else shown
+}
+
+plural_s <- function(n) if (length(n) == 1L && !is.na(n) && n == 1) "" else "s"
+
+signif_text <- function(x) format(signif(x, 4), scientific = abs(x) < 1e-3 && x != 0)
+
+#' @rdname gim-methods
+#' @export
+summary.gim <- function(object, n_edges = 10, ...) {
+  rlang::check_dots_empty()
+  check_gim_fit(object)
+  n_edges <- check_count(n_edges, min = 0L)
+  est <- dag_estimate(object)
+  prob <- edge_probabilities(object)
+  off <- which(row(prob) != col(prob))
+  top <- utils::head(off[order(-prob[off], off)], n_edges)
+  edges <- data.frame(
+    from = object$nodes[row(prob)[top]],
+    to = object$nodes[col(prob)[top]],
+    probability = prob[top],
+    in_graph = est$graph[top] == 1L
+  )
+  structure(list(
+    model = model_lines(object),
+    edges = edges,
+    contexts = context_targets(object),
+    dropped = est$dropped,
+    trace = if (is.data.frame(object$trace)) utils::tail(object$trace, 5L),
+    log_lik = if (!is.null(object$log_likelihood)) logLik.gim(object)
+  ), class = "summary.gim")
+}
+
+# Predicted targets (probability above 1/2) of every training context.
+context_targets <- function(fit) {
+  ctx <- fit$contexts
+  if (is.null(ctx) || is.null(fit$features)) return(NULL)
+  prob <- intervention_targets(fit, fit$features)
+  hit <- prob > 0.5
+  row <- match(ctx$context, rownames(prob))
+  n_targets <- ifelse(is.na(row), 0L, rowSums(hit)[row])
+  targets <- vapply(row, function(r) {
+    if (is.na(r)) "" else truncated_list(fit$nodes[hit[r, ]])
+  }, character(1))
+  data.frame(ctx[c("context", "n_cells", "perturbed")],
+             n_targets = as.integer(n_targets), targets = targets)
+}
+
+truncated_list <- function(x, max = 5L) {
+  shown <- paste(utils::head(x, max), collapse = ", ")
+  if (length(x) > max) paste0(shown, ", ...") else shown
+}
+
+#' @rdname gim-methods
+#' @export
+print.summary.gim <- function(x, ...) {
+  cat("<gim> Generative intervention model\n")
+  cat(x$model, sep = "\n")
+  if (!is.null(x$log_lik)) {
+    cat(sprintf("  log-likelihood: %s (df = %s, nobs = %s)\n", signif_text(unclass(x$log_lik)),
+                format(attr(x$log_lik, "df")), format(attr(x$log_lik, "nobs"))))
+  }
+  if (nrow(x$dropped)) {
+    cat("\nEdges dropped to break cycles:\n")
+    print(x$dropped, row.names = FALSE, digits = 3)
+  }
+  cat("\nMost probable edges:\n")
+  print(x$edges, row.names = FALSE, digits = 3)
+  if (!is.null(x$contexts)) {
+    cat("\nPredicted targets of the training contexts:\n")
+    shown <- utils::head(x$contexts, 20L)
+    print(shown, row.names = FALSE)
+    if (nrow(x$contexts) > 20L) {
+      cat(sprintf("  ... and %d more contexts\n", nrow(x$contexts) - 20L))
+    }
+  }
+  if (!is.null(x$trace)) {
+    cat("\nEnd of the training trace:\n")
+    print(x$trace, row.names = FALSE, digits = 4)
+  }
+  invisible(x)
+}
+
+#' @rdname gim-methods
+#' @importFrom stats coef
+#' @export
+coef.gim <- function(object, ...) {
+  rlang::check_dots_empty()
+  check_gim_fit(object)
+  list(graph = causal_graph(object),
+       edge_probabilities = edge_probabilities(object),
+       theta = object$theta,
+       phi = object$phi)
+}
+
+#' @rdname gim-methods
+#' @importFrom stats logLik
+#' @export
+logLik.gim <- function(object, ...) {
+  rlang::check_dots_empty()
+  check_gim_fit(object)
+  structure(object$log_likelihood, df = object$n_parameters,
+            nobs = object$n_obs, class = "logLik")
+}
+
+#' @rdname gim-methods
+#' @importFrom stats nobs
+#' @export
+nobs.gim <- function(object, ...) {
+  rlang::check_dots_empty()
+  check_gim_fit(object)
+  object$n_obs
+}
+
+#' Plot a fitted GIM
+#'
+#' Base-graphics views of a fit: the training trace, the edge probabilities,
+#' or the target probabilities of the training contexts.
+#'
+#' @details
+#' * `"trace"`: objective, held-out score and acyclicity \eqn{c(G)} (log
+#'   scale when positive) against the training step, side by side.
+#' * `"graph"`: a heat map of [edge_probabilities()], parents in rows (top to
+#'   bottom) and children in columns; dots mark the edges of [causal_graph()].
+#' * `"targets"`: a heat map of [intervention_targets()] for the training
+#'   features, contexts in rows and variables in columns; dots mark the
+#'   predicted targets (probability above 1/2).
+#'
+#' @param x A `gim` object from [gim_fit()].
+#' @param which One or more of `"trace"`, `"graph"` and `"targets"` (default
+#'   `"trace"`); several are drawn one after another, asking before each new
+#'   page on an interactive device.
+#' @param ... Further graphical parameters for the plotting calls (e.g.
+#'   `cex.axis`).
+#' @return `x`, invisibly.
+#' @family gim
+#' @examples
+#' set.seed(1)
+#' bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4,
+#'                                 n_test_perturbations = 0, n_cells = 20,
+#'                                 n_observational = 100, n_components = 3)
+#' # A short illustrative run (real fits train for 30,000 steps); its graph
+#' # may still have cycles, which causal_graph() breaks with a warning.
+#' fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
+#'                mechanism = "linear",
+#'                control = gim_control(steps = 100, n_mc = 4, gim_hidden = 10),
+#'                verbose = FALSE)
+#' plot(fit)
+#' plot(fit, which = "graph")
+#' plot(fit, which = "targets")
+#' @export
+plot.gim <- function(x, which = c("trace", "graph", "targets"), ...) {
+  check_gim_fit(x)
+  if (missing(which)) which <- "trace"
+  which <- rlang::arg_match(which, c("trace", "graph", "targets"), multiple = TRUE)
+  if (length(which) > 1L && grDevices::dev.interactive()) {
+    old_ask <- grDevices::devAskNewPage(TRUE)
+    on.exit(grDevices::devAskNewPage(old_ask), add = TRUE)
+  }
+  for (w in which) {
+    switch(w,
+      trace = plot_trace(x, ...),
+      graph = plot_probability_image(
+        edge_probabilities(x), dag_estimate(x)$graph,
+        main = "Edge probabilities (dots: causal graph)",
+        xlab = "child", ylab = "parent", ...),
+      targets = {
+        prob <- intervention_targets(x)
+        plot_probability_image(prob, prob > 0.5,
+                               main = "Target probabilities (dots: predicted targets)",
+                               xlab = "variable", ylab = "context", ...)
+      }
+    )
+  }
+  invisible(x)
+}
+
+plot_trace <- function(fit, ...) {
+  tr <- fit$trace
+  if (!is.data.frame(tr) || !nrow(tr)) {
+    cli::cli_abort("{.arg x} has no training trace to plot.", call = rlang::caller_env())
+  }
+  panels <- list(objective = "objective", heldout = "held-out score",
+                 acyclicity = "acyclicity c(G)")
+  panels <- panels[vapply(names(panels), function(nm) {
+    !is.null(tr[[nm]]) && any(is.finite(tr[[nm]]))
+  }, logical(1))]
+  old_par <- graphics::par(mfrow = c(1L, length(panels)))
+  on.exit(graphics::par(old_par), add = TRUE)
+  for (nm in names(panels)) {
+    y <- tr[[nm]]
+    log_y <- if (nm == "acyclicity" && all(y[is.finite(y)] > 0)) "y" else ""
+    graphics::plot(tr$step, y, type = "l", log = log_y, xlab = "step",
+                   ylab = panels[[nm]], main = panels[[nm]], ...)
+  }
+}
+
+# Heat map of a probability matrix in reading order (first row on top), with
+# dots on the entries where `marks` is non-zero.
+plot_probability_image <- function(prob, marks, main, xlab, ylab, ...) {
+  img <- image_layout(prob)
+  graphics::image(img$x, img$y, img$z, zlim = c(0, 1), axes = FALSE,
+                  main = main, xlab = xlab, ylab = ylab,
+                  col = grDevices::hcl.colors(32, "Blues 3", rev = TRUE), ...)
+  graphics::axis(1, at = img$x, labels = colnames(prob), las = 2, ...)
+  graphics::axis(2, at = img$y, labels = rev(rownames(prob)), las = 1, ...)
+  graphics::box()
+  hit <- which(image_layout(marks)$z != 0, arr.ind = TRUE)
+  if (nrow(hit)) graphics::points(hit[, 1], hit[, 2], pch = 20, col = "darkorange")
+}
+
+# image() draws z[x, y] at column x, height y from the bottom; so a matrix
+# read like a table (row 1 on top) is transposed with its rows reversed.
+image_layout <- function(m) {
+  list(x = seq_len(ncol(m)), y = seq_len(nrow(m)),
+       z = t(m[rev(seq_len(nrow(m))), , drop = FALSE]))
+}

@@ -1,0 +1,149 @@
+# gim_fit(): inputs, reproducibility, thread independence, the trace and
+# the fit object, on small synthetic problems.
+
+small_bench <- function(mechanism = "linear", intervention = "hard", seed = 1) {
+  withr::local_seed(seed)
+  simulate_gim_benchmark(d = 5, mechanism = mechanism, intervention = intervention,
+                         n_perturbations = 4, n_test_perturbations = 1, n_cells = 20,
+                         n_observational = 100, n_components = 3)
+}
+quick_control <- function(steps = 60, ...) {
+  gim_control(steps = steps, n_mc = 4, gim_hidden = 6, check_every = 20, n_threads = 1, ...)
+}
+
+test_that("set.seed reproduces a fit exactly", {
+  b <- small_bench()
+  fit_once <- function() {
+    set.seed(3)
+    gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "mlp",
+            control = quick_control(), verbose = FALSE)
+  }
+  f1 <- fit_once()
+  f2 <- fit_once()
+  expect_identical(f1$state$par, f2$state$par)
+  expect_identical(f1$trace, f2$trace)
+  set.seed(4)
+  f3 <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "mlp",
+                control = quick_control(), verbose = FALSE)
+  expect_false(identical(f1$state$par, f3$state$par))
+})
+
+test_that("one and two threads give the same fit", {
+  skip_if(.Call(pg_openmp_threads) < 2L, "OpenMP with 2 threads is not available")
+  withr::local_seed(5)
+  # Big enough (cells x genes x samples > 1e6) to run on two threads.
+  b <- simulate_gim_benchmark(d = 6, n_perturbations = 4, n_test_perturbations = 1,
+                              n_cells = 100, n_observational = 1000, n_components = 3,
+                              mechanism = "mlp")
+  fits <- lapply(1:2, function(th) {
+    set.seed(6)
+    gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "mlp",
+            control = gim_control(steps = 20, n_mc = 128, gim_hidden = 6, check_every = 10,
+                                  n_threads = th), verbose = FALSE)
+  })
+  expect_identical(fits[[1]]$state$par, fits[[2]]$state$par)
+})
+
+test_that("every mechanism and intervention trains and improves the likelihood", {
+  for (mech in c("linear", "mlp", "zilognormal")) {
+    for (iv in c("hard", "shift")) {
+      b <- small_bench(if (mech == "zilognormal") "mlp" else mech, iv)
+      x <- b$train$x
+      if (mech == "zilognormal") x <- log1p(exp(x))   # positive data
+      set.seed(7)
+      fit <- gim_fit(x, b$train$context, b$train$features, mechanism = mech,
+                     intervention = iv, control = quick_control(steps = 200),
+                     verbose = FALSE)
+      tr <- fit$trace
+      expect_s3_class(fit, "gim")
+      expect_true(all(is.finite(tr$objective)), info = paste(mech, iv))
+      expect_gt(tail(tr$log_likelihood, 1), tr$log_likelihood[1])
+      expect_equal(names(fit$phi$psi), psi_parameter_names(mech, iv))
+      expect_identical(fit$state$step, 200L)
+    }
+  }
+})
+
+test_that("the fit object holds the training design", {
+  b <- small_bench()
+  set.seed(8)
+  fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
+                 control = quick_control(), verbose = FALSE)
+  expect_identical(fit$nodes, colnames(b$train$x))
+  expect_identical(fit$feature_names, colnames(b$train$features))
+  expect_setequal(fit$contexts$context, unique(b$train$context))
+  expect_identical(fit$contexts$perturbed, fit$contexts$context != "observational")
+  expect_equal(sum(fit$contexts$n_cells), nrow(b$train$x))
+  n <- nrow(b$train$x)
+  expect_equal(fit$n_obs, n - floor(n / 10))   # 100 held out, capped at a tenth
+  expect_equal(dim(fit$theta$weights), c(5L, 5L))
+  expect_named(fit$trace, c("step", "objective", "log_likelihood", "acyclicity", "heldout",
+                            "lambda", "mu", "alpha", "beta_I", "ess", "configs", "cyclic"))
+  expect_equal(fit$trace$step, c(20L, 40L, 60L))
+  # The flat parameters round-trip through the named form.
+  blocks <- engine_blocks("linear", "hard", 5, 5, fit$control$mechanism_hidden,
+                          c(3L, 6L, 5L))
+  parts <- unflatten_parameters(fit$state$par, blocks, fit$nodes)
+  expect_identical(flatten_parameters(parts, blocks), fit$state$par)
+})
+
+test_that("the beta_I schedule and alpha schedule follow gim_control()", {
+  b <- small_bench()
+  set.seed(9)
+  fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
+                 control = quick_control(alpha = 3, alpha_start = 1), verbose = FALSE)
+  steps <- fit$trace$step - 1
+  expect_equal(fit$trace$beta_I, 10 * (1 - cos(pi * steps / 60)) / 2)
+  expect_equal(fit$trace$alpha, 1 + 2 * steps / 60)
+})
+
+test_that("a diverging fit stops with an error that names the term", {
+  b <- small_bench()
+  set.seed(10)
+  expect_error(
+    gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
+            control = quick_control(learning_rate = 1e6), verbose = FALSE),
+    class = "perturbgim_nonfinite"
+  )
+})
+
+test_that("bad inputs give clear errors", {
+  b <- small_bench()
+  x <- b$train$x
+  ctx <- b$train$context
+  f <- b$train$features
+  expect_snapshot(error = TRUE, {
+    gim_fit(x, ctx[-1], f)
+    gim_fit(x, ctx, f[, 0])
+    gim_fit(x, ctx, rbind(f, nowhere = 1))
+    gim_fit(x, ctx, unname(f))
+    gim_fit(x, ctx, rbind(f, f[1, , drop = FALSE]))
+    gim_fit(x - 10, ctx, f, mechanism = "zilognormal")
+    gim_fit(x, ctx, f, control = list(steps = 10))
+    gim_fit(x, ctx, f, mechanism = "gaussian")
+    gim_fit(x, ctx, f, verbose = NA)
+  })
+})
+
+test_that("the engine's .Call boundary rejects malformed input", {
+  b <- small_bench()
+  control <- quick_control()
+  design <- training_design(b$train$x, b$train$context, b$train$features, control)
+  settings <- engine_settings(control, "linear", "hard", 5, 3)
+  blocks <- engine_blocks("linear", "hard", 5, 5, 5, settings$sizes)
+  par <- init_parameters(blocks, design$train$x, "linear", colnames(b$train$x))
+  call_obj <- function(data = design$train, p = par, s = settings) {
+    .Call(pg_gim_objective, data, p, s, 1, 1L, NULL)
+  }
+  expect_error(call_obj(p = par[-1]), "par")
+  expect_error(call_obj(p = replace(par, 1, NA)), "par")
+  expect_error(call_obj(data = NULL), "data")
+  expect_error(call_obj(data = within(design$train, start <- rev(start))), "start")
+  expect_error(call_obj(data = within(design$train, x <- x[, -1])), "columns")
+  expect_error(call_obj(s = within(settings, tau <- -1)), "positive")
+  expect_error(call_obj(s = within(settings, sizes <- c(3L, 6L, 4L))), "sizes")
+  expect_error(call_obj(s = settings[-1]), "mechanism")
+  expect_error(.Call(pg_gim_objective, design$train, par, settings, -1, 1L, NULL), "seed")
+  expect_error(.Call(pg_gim_train, design$train, par, list(m = par), settings, 1, 0L, 1L),
+               "adam")
+})

@@ -186,6 +186,7 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
 train_chunks <- function(state, design, settings, control, verbose) {
   rows <- list()
   interrupted <- FALSE
+  started <- proc.time()[["elapsed"]]
   if (verbose) {
     pb_objective <- NA_real_
     pb_acyclicity <- NA_real_
@@ -223,7 +224,8 @@ train_chunks <- function(state, design, settings, control, verbose) {
         step = res$step, objective = last[1], log_likelihood = last[2],
         acyclicity = last[3], heldout = heldout, lambda = state$lambda, mu = state$mu,
         alpha = last[6], beta_I = last[5], ess = last[4],
-        configs = mean(res$trace[, 7]), cyclic = cyclic
+        configs = mean(res$trace[, 7]), cyclic = cyclic,
+        seconds = proc.time()[["elapsed"]] - started
       )
       state <<- state
       if (verbose) {

@@ -9,6 +9,8 @@
 # Rscript, so its peak resident memory (VmHWM) is its own.
 #   Rscript bench/fit_speed.R
 #   PERTURBGIM_BENCH_STEPS=1000 Rscript bench/fit_speed.R   # measure 1,000 steps
+# Environment: PERTURBGIM_BENCH_STEPS (steps measured, default 500; the short
+# fit has a fifth of them), PERTURBGIM_BENCH_MECHANISMS ("mlp,linear").
 suppressPackageStartupMessages(library(perturbgim))
 options(width = 160)
 
@@ -61,6 +63,7 @@ run_child <- function(mechanism, threads, steps, out) {
                contexts = length(unique(tr$context)), steps = steps,
                short = short, t_short = t_short, t_long = t_long,
                per_step = per_step, setup = setup,
+               chunk_steps = gim_control()$check_every,
                objective = last$objective, data_mib = data_mib,
                peak_mib = memory_mib()[["peak"]]), out)
 }
@@ -90,7 +93,10 @@ cat(sprintf("perturbgim %s, %s, BLAS: %s\n", utils::packageVersion("perturbgim")
 cat(sprintf("Measuring %d steps per configuration (after a 10-step warm-up) and extrapolating to %s steps.\n",
             steps, format(paper_steps, big.mark = ",")))
 
-configs <- expand.grid(threads = c(1L, 2L), mechanism = c("mlp", "linear"),
+mechanisms <- trimws(strsplit(Sys.getenv("PERTURBGIM_BENCH_MECHANISMS", "mlp,linear"),
+                              ",", fixed = TRUE)[[1]])
+stopifnot(all(mechanisms %in% c("mlp", "linear")))
+configs <- expand.grid(threads = c(1L, 2L), mechanism = mechanisms,
                        stringsAsFactors = FALSE)
 rows <- lapply(seq_len(nrow(configs)), function(i) {
   cfg <- configs[i, ]
@@ -113,6 +119,7 @@ rows <- lapply(seq_len(nrow(configs)), function(i) {
     measured_steps = sprintf("%d-%d", r$short, r$steps),
     measured_s = round(r$t_long, 1),
     steps_per_s = round(1 / r$per_step, 1),
+    chunk_s = round(r$chunk_steps * r$per_step, 2),
     setup_s = round(r$setup, 2),
     fit_30k_min = round(extrapolated / 60, 1),
     time_vs_goal = round(extrapolated / goal_seconds, 2),
@@ -129,10 +136,11 @@ table <- do.call(rbind, rows)
 cat(sprintf(paste0(
   "\nPaper-size fit: d = 20, %s cells, %d contexts, n_mc = 128, hard interventions.\n",
   "fit_30k_min is EXTRAPOLATED, not measured: setup + 30,000 x (time per step between\n",
-  "the %s-step and %d-step fits). Goal: <= 10 min (time_vs_goal <= 1) and < 1 GiB\n",
+  "the %s-step and %d-step fits); chunk_s is one training chunk (%d steps, the\n",
+  "held-out check interval). Goal: <= 10 min (time_vs_goal <= 1) and < 1 GiB\n",
   "peak resident memory (memory_vs_goal < 1); data_mib is the peak before fitting.\n\n"),
   format(table$cells[1], big.mark = ","), table$contexts[1],
-  format(max(1L, steps %/% 5L)), steps))
+  format(max(1L, steps %/% 5L)), steps, gim_control()$check_every))
 print(table[setdiff(names(table), c("cells", "contexts", "objective"))],
       row.names = FALSE, right = FALSE)
 

@@ -37,6 +37,10 @@ cases <- list(
   list(f = "intervention_targets", args = list(fit = tiny_fit, features = feat),
        bad = c("fit", "features")),
   list(f = "edge_probabilities", args = list(fit = tiny_fit), bad = "fit"),
+  list(f = "fit_baseline", args = list(x = xg, context = ctx, features = feat,
+                                       control = baseline_control(steps = 5)),
+       bad = c("x", "context", "features", "control")),
+  list(f = "baseline_control", args = list(), bad = c("hidden", "learning_rate", "steps")),
   list(f = "causal_graph", args = list(fit = tiny_fit), bad = "fit"),
   list(f = "sid", args = list(true = g3, est = g3), bad = c("true", "est")),
   list(f = "sid_bounds", args = list(true = g3, est = g3), bad = c("true", "est")),
@@ -83,7 +87,9 @@ cases <- list(
 # A value the function may accept for this argument: skip those pairings.
 acceptable <- function(arg, label) {
   (arg %in% c("mechanism") && label == "NULL") ||
-    (arg == "bandwidth" && label == "NULL")
+    (arg == "bandwidth" && label == "NULL") ||
+    # No hidden widths is valid for a baseline: a linear map.
+    (arg == "hidden" && label == "a matrix with no rows")
 }
 
 for (case in cases) {

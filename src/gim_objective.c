@@ -90,6 +90,21 @@ static double spectral_radius(const double *G, int d, int rounds, double *u, dou
     return uGv / uv;
 }
 
+/* Edge scores u_i . v_j into a d x d matrix, diagonal 0 (no self-loops). */
+static void latent_scores(const gim_settings *s, const gim_layout *L, const double *par,
+                          double *out)
+{
+    int d = s->d, kz = s->k;
+    const double *U = par + L->u, *V = par + L->v;
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) {
+            double a = 0.0;
+            if (i != j)
+                for (int c = 0; c < kz; c++) a += U[i + (size_t) d * c] * V[j + (size_t) d * c];
+            out[i + (size_t) d * j] = a;
+        }
+}
+
 static int all_finite(const double *x, size_t n)
 {
     for (size_t e = 0; e < n; e++) if (!isfinite(x[e])) return 0;
@@ -110,12 +125,8 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     /* Edge logits alpha u_i . v_j (diagonal unused). */
     double *logit = alloc(sizeof(double) * dd);
     const double *U = par + L->u, *V = par + L->v;
-    for (int j = 0; j < d; j++)
-        for (int i = 0; i < d; i++) {
-            double a = 0.0;
-            for (int c = 0; c < kz; c++) a += U[i + (size_t) d * c] * V[j + (size_t) d * c];
-            logit[i + (size_t) d * j] = i == j ? 0.0 : s->alpha * a;
-        }
+    latent_scores(s, L, par, logit);
+    for (size_t e = 0; e < dd; e++) logit[e] *= s->alpha;
 
     /* Graph samples: discrete and relaxed from the same logistic noise. */
     double *soft = alloc(sizeof(double) * M * dd), *hard = alloc(sizeof(double) * M * dd);
@@ -259,17 +270,12 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
 double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_data *D,
                         const double *par)
 {
-    int d = s->d, kz = s->k, Kp = D->Kp;
+    int d = s->d, Kp = D->Kp;
     size_t dd = (size_t) d * d, Kd = (size_t) Kp * d;
     void *(*alloc)(size_t) = s->alloc;
     double *G = alloc(sizeof(double) * dd);
-    const double *U = par + L->u, *V = par + L->v;
-    for (int j = 0; j < d; j++)
-        for (int i = 0; i < d; i++) {
-            double a = 0.0;
-            for (int c = 0; c < kz; c++) a += U[i + (size_t) d * c] * V[j + (size_t) d * c];
-            G[i + (size_t) d * j] = i != j && a > 0.0 ? 1.0 : 0.0;
-        }
+    latent_scores(s, L, par, G);
+    for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
     double *ti = alloc(sizeof(double) * (Kd ? Kd : 1));
     double *ps[3] = { NULL, NULL, NULL };
     for (int q = 0; q < s->n_psi; q++) ps[q] = alloc(sizeof(double) * (Kd ? Kd : 1));

@@ -18,7 +18,9 @@ test_that("engine settings fill the data-dependent defaults", {
   expect_identical(s$sizes, c(15L, 100L, 100L, 20L))
   s2 <- engine_settings(gim_control(latent_dim = 4, prior_var_z = 2, alpha = 5), "linear",
                         "shift", d = 20, p = 3)
-  expect_equal(c(s2$k, s2$var_z, s2$alpha_start, s2$alpha), c(4, 2, 5, 5))
+  expect_equal(c(s2$k, s2$var_z, s2$alpha_start, s2$alpha), c(4, 2, 1, 5))
+  s3 <- engine_settings(gim_control(alpha = 3, alpha_start = NULL), "mlp", "hard", 5, 2)
+  expect_equal(c(s3$alpha_start, s3$alpha), c(3, 3))
 })
 
 test_that("gim_control() rejects bad settings by name", {
@@ -35,5 +37,5 @@ test_that("gim_control() rejects bad settings by name", {
 })
 
 test_that("gim_control() prints its settings", {
-  expect_snapshot(print(gim_control(steps = 10)))
+  expect_snapshot(print(gim_control(steps = 10, n_threads = 1)))
 })

@@ -16,6 +16,9 @@ engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
   control <- gim_control(n_mc = n_mc, mechanism_hidden = 2L, gim_hidden = 3L, holdout = 1,
                          beta_M = 1.3, beta_I = 0.7, tau = 1.5, psi_sd = 0.2,
                          lambda_init = 0.4, mu_init = 0.3, graph_gradient = graph_gradient,
+                         # alpha = 1 keeps the relaxed graphs far from 0/1, where power
+                         # iteration converges and the NO-BEARS gradient is exact.
+                         alpha = 1, alpha_start = NULL,
                          n_threads = 1L)
   design <- training_design(x, context, features, control)
   settings <- engine_settings(control, mechanism, intervention, d, ncol(features))

@@ -43,11 +43,18 @@ run_child <- function(mechanism, threads, steps, out) {
   bench <- simulate_gim_benchmark("er", mechanism, "hard")
   tr <- bench$train
   data_mib <- memory_mib()[["peak"]]
+  # The first n steps of a paper-size fit: the schedules run over 30,000
+  # steps, so alpha (which sets how often parent sets repeat, hence the cost
+  # of a step) must follow that run's ramp, not one compressed into n steps.
+  defaults <- gim_control()
   fit_steps <- function(n) {
     set.seed(1)
+    alpha_n <- defaults$alpha_start +
+      (defaults$alpha - defaults$alpha_start) * n / paper_steps
     gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
             intervention = "hard",
-            control = gim_control(steps = n, n_mc = 128L, n_threads = threads),
+            control = gim_control(steps = n, n_mc = 128L, n_threads = threads,
+                                  alpha = alpha_n),
             verbose = FALSE)
   }
   # Warm-up: first-call costs (lazy loading, page faults, BLAS start-up).

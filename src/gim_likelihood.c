@@ -174,13 +174,29 @@ static void config_forward(const gim_settings *s, const gim_layout *L, const gim
     }
 }
 
-/* Lobs_kj for a configuration with residual square sum q2. */
-static inline double lobs(int zi, double cnt, double n0, double s1, double q2,
-                          double ls, double zl)
+/* A gene's noise model, with the transcendental functions of its log-sd and
+ * zero-inflation logit evaluated once (they are used M x K times a step). */
+typedef struct {
+    double ls, v;               /* log-sd and exp(-2 log-sd) */
+    double lp0, lp1;            /* log P(zero), log P(positive) */
+} noise_terms;
+
+static inline noise_terms noise_make(int zi, double ls, double zl)
 {
-    double npos = cnt - n0, v = exp(-2.0 * ls);
-    double out = -npos * (ls + HALF_LOG_2PI) - 0.5 * q2 * v;
-    if (zi) out += n0 * log_sigmoid(zl) + npos * log_sigmoid(-zl) - s1;
+    noise_terms t = { ls, exp(-2.0 * ls), 0.0, 0.0 };
+    if (zi) { t.lp0 = log_sigmoid(zl); t.lp1 = log_sigmoid(-zl); }
+    return t;
+}
+
+/* Log-density of a context's cells of one gene, given its residual square
+ * sum q2 (for zilognormal: over positive cells, plus the zeros and the
+ * -log x Jacobian). */
+static inline double lobs(int zi, double cnt, double n0, double s1, double q2,
+                          noise_terms t)
+{
+    double npos = cnt - n0;
+    double out = -npos * (t.ls + HALF_LOG_2PI) - 0.5 * q2 * t.v;
+    if (zi) out += n0 * t.lp0 + npos * t.lp1 - s1;
     return out;
 }
 
@@ -233,7 +249,8 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         #pragma omp for schedule(dynamic, 1)
         for (int j = 0; j < d; j++) {
             config_view cv = { 0, pa_buf, weff_buf };
-            double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
+            noise_terms nt = noise_make(zi, par[L->log_sd + j],
+                                        zi ? par[L->zero_logit + j] : 0.0);
             for (int u = 0; u < nU[j]; u++) {
                 size_t c = (size_t) j * M + u;
                 const double *col = P->graph + rep[c] * dd + (size_t) d * j;
@@ -242,7 +259,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                 double acc = 0.0;
                 for (int k = Kp; k < K; k++) {
                     size_t e = k + (size_t) K * j;
-                    acc += lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[c * K + k], ls, zl);
+                    acc += lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[c * K + k], nt);
                 }
                 lobs_obs[c] = acc;
             }
@@ -251,25 +268,29 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
 
     /* ---- 3. per-sample log-likelihoods l_m ---------------------------- */
     double *lint = alloc(sizeof(double) * (size_t) M * Kp * d);
+    noise_terms *gene_noise = alloc(sizeof(noise_terms) * d);
+    for (int j = 0; j < d; j++)
+        gene_noise[j] = noise_make(zi, par[L->log_sd + j], zi ? par[L->zero_logit + j] : 0.0);
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int m = 0; m < M; m++) {
         double lm = 0.0;
         for (int j = 0; j < d; j++) {
             size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
-            double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
+            noise_terms nt = gene_noise[j];
             double lj = lobs_obs[c];
             for (int k = 0; k < Kp; k++) {
                 size_t e = k + (size_t) K * j, idx = ((size_t) m * Kp + k) * d + j;
                 double cnt = D->cnt[e], n0 = D->n0[e], npos = cnt - n0;
-                double lo = lobs(zi, cnt, n0, D->s1[e], Q2[c * K + k], ls, zl), li;
+                double lo = lobs(zi, cnt, n0, D->s1[e], Q2[c * K + k], nt), li;
                 if (shift) {
                     double psi = P->ps[0][idx];
                     double q2 = Q2[c * K + k] - 2.0 * psi * Q1[c * K + k] + npos * psi * psi;
-                    li = lobs(zi, cnt, n0, D->s1[e], q2, ls, zl);
+                    li = lobs(zi, cnt, n0, D->s1[e], q2, nt);
                 } else {
-                    double mu = P->ps[0][idx], l = P->ps[1][idx];
+                    double mu = P->ps[0][idx];
                     double q2 = D->s2[e] - 2.0 * mu * D->s1[e] + npos * mu * mu;
-                    li = lobs(zi, cnt, n0, D->s1[e], q2, l, zi ? P->ps[2][idx] : 0.0);
+                    li = lobs(zi, cnt, n0, D->s1[e], q2,
+                              noise_make(zi, P->ps[1][idx], zi ? P->ps[2][idx] : 0.0));
                 }
                 lint[idx] = li;
                 double i = P->ti[idx];
@@ -313,7 +334,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                 }
                 size_t idx = ((size_t) m * Kp + k) * d + j;
                 double i = P->ti[idx];
-                double lo = lobs(zi, cnt, n0, D->s1[e], q2, ls, zl), li = lint[idx];
+                double lo = lobs(zi, cnt, n0, D->s1[e], q2, gene_noise[j]), li = lint[idx];
                 if (P->want_phi)
                     P->dT[k + (size_t) Kp * j] += wm * s->tau * i * (1.0 - i) * (li - lo);
                 if (shift) {

@@ -157,17 +157,19 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
         for (int q = 0; q < s->n_psi; q++) Psi[q] = (double *) gim_net_output(s, &nets, q + 1);
         if (!all_finite(T, Kd)) { rep->status = GIM_BAD_NETS; return; }
         uint64_t key_t = gim_key(seed, step, 2);
-        uint64_t key_p[3] = { gim_key(seed, step, 3), gim_key(seed, step, 4),
-                              gim_key(seed, step, 5) };
+        uint64_t key_p[2] = { gim_key(seed, step, 3), gim_key(seed, step, 4) };
         #pragma omp parallel for num_threads(nth) schedule(static)
         for (int m = 0; m < M; m++)
             for (int k = 0; k < Kp; k++)
                 for (int j = 0; j < d; j++) {
                     size_t idx = ((size_t) m * Kp + k) * d + j, o = k + (size_t) Kp * j;
                     ti[idx] = sigmoid(s->tau * (T[o] + gim_logistic(key_t, idx)));
-                    for (int q = 0; q < s->n_psi; q++)
-                        ps[q][idx] = Psi[q][o] +
-                            (s->psi_sd > 0.0 ? s->psi_sd * gim_normal(key_p[q], idx) : 0.0);
+                    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
+                    if (s->psi_sd > 0.0) {
+                        gim_normal_pair(key_p[0], idx, &z[0], &z[1]);
+                        if (s->n_psi > 2) gim_normal_pair(key_p[1], idx, &z[2], &z[3]);
+                    }
+                    for (int q = 0; q < s->n_psi; q++) ps[q][idx] = Psi[q][o] + s->psi_sd * z[q];
                 }
     }
 

@@ -34,18 +34,22 @@ static inline double gim_unif(uint64_t key, uint64_t index)
     return ((double) (z >> 11) + 0.5) * 0x1.0p-53;
 }
 
-/* Standard logistic: log(u / (1 - u)). */
+/* Standard logistic: log(u / (1 - u)), one logarithm (u is never 0 or 1). */
 static inline double gim_logistic(uint64_t key, uint64_t index)
 {
     double u = gim_unif(key, index);
-    return log(u) - log1p(-u);
+    return log(u / (1.0 - u));
 }
 
-/* Standard normal by Box-Muller from two uniforms of the same index. */
-static inline double gim_normal(uint64_t key, uint64_t index)
+/* Two independent standard normals by Box-Muller from the two uniforms of
+ * one index (both halves are used: the intervention parameters come in
+ * pairs, mean and log-sd). */
+static inline void gim_normal_pair(uint64_t key, uint64_t index, double *z1, double *z2)
 {
     double u1 = gim_unif(key, 2 * index), u2 = gim_unif(key, 2 * index + 1);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
+    *z1 = r * cos(a);
+    *z2 = r * sin(a);
 }
 
 #endif

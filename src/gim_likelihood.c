@@ -200,6 +200,106 @@ static inline double lobs(int zi, double cnt, double n0, double s1, double q2,
     return out;
 }
 
+/* Backward pass of an MLP configuration over the cells of one context, in
+ * blocks as config_forward: recomputes the units, adds d J / d theta_j
+ * (upstream d J / d mean = (wc r - bc) v per cell) when grad is given, and
+ * the sums acc1[i, h] = sum r q_h x_i and acc0[i, h] = sum q_h x_i (q_h =
+ * d mean / d pre-activation h) over all genes i when acc1 is given: those
+ * give d J / d g_ij for parents and non-parents alike. `buf` holds
+ * GIM_BLOCK * (3 H + 3) doubles. */
+static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
+                                const gim_data *D, const double *par, int j,
+                                const config_view *cv, const double *col, int from, int to,
+                                double wc, double bc, double v, double *grad,
+                                double *acc1, double *acc0, double *buf)
+{
+    int d = D->d, n = D->n, H = s->H, zi = s->mechanism == GIM_ZILOGNORMAL;
+    const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
+    double b2 = par[L->b2 + j];
+    double *tt = buf, *q = tt + (size_t) GIM_BLOCK * H, *rq = q + (size_t) GIM_BLOCK * H;
+    double *f = rq + (size_t) GIM_BLOCK * H, *r = f + GIM_BLOCK, *delta = r + GIM_BLOCK;
+    const double *xj = D->xc + (size_t) n * j;
+    for (int c0 = from; c0 < to; c0 += GIM_BLOCK) {
+        int nb = to - c0 < GIM_BLOCK ? to - c0 : GIM_BLOCK;
+        for (int h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK;
+            for (int c = 0; c < nb; c++) a[c] = b1[h];
+        }
+        for (int p = 0; p < cv->npa; p++) {
+            const double *xi = D->xc + (size_t) n * cv->pa[p] + c0;
+            for (int h = 0; h < H; h++) {
+                double w = cv->weff[(size_t) p * H + h], *a = tt + (size_t) h * GIM_BLOCK;
+                #pragma omp simd
+                for (int c = 0; c < nb; c++) a[c] += w * xi[c];
+            }
+        }
+        for (int c = 0; c < nb; c++) f[c] = b2;
+        for (int h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK, w = w2[h];
+            #pragma omp simd
+            for (int c = 0; c < nb; c++) { a[c] = gim_tanh(a[c]); f[c] += w * a[c]; }
+        }
+        /* Zero cells of a zero-inflated gene have no Gaussian part: weight 0. */
+        for (int c = 0; c < nb; c++) {
+            double y;
+            int ok = response(zi, xj[c0 + c], &y);
+            r[c] = ok ? y - f[c] : 0.0;
+            delta[c] = ok ? (wc * r[c] - bc) * v : 0.0;
+            if (!ok) f[c] = 0.0;                      /* marks the cell as skipped */
+            else f[c] = 1.0;
+        }
+        for (int h = 0; h < H; h++) {
+            const double *a = tt + (size_t) h * GIM_BLOCK;
+            double *qh = q + (size_t) h * GIM_BLOCK, *rqh = rq + (size_t) h * GIM_BLOCK, w = w2[h];
+            #pragma omp simd
+            for (int c = 0; c < nb; c++) {
+                qh[c] = f[c] * w * (1.0 - a[c] * a[c]);
+                rqh[c] = r[c] * qh[c];
+            }
+        }
+        if (grad) {
+            double *gw2 = grad + L->w2 + (size_t) H * j, *gb1 = grad + L->b1 + (size_t) H * j;
+            double sd = 0.0;
+            for (int c = 0; c < nb; c++) sd += delta[c];
+            grad[L->b2 + j] += sd;
+            for (int h = 0; h < H; h++) {
+                const double *a = tt + (size_t) h * GIM_BLOCK, *qh = q + (size_t) h * GIM_BLOCK;
+                double s_t = 0.0, s_q = 0.0;
+                for (int c = 0; c < nb; c++) { s_t += delta[c] * a[c]; s_q += delta[c] * qh[c]; }
+                gw2[h] += s_t;
+                gb1[h] += s_q;
+            }
+            for (int p = 0; p < cv->npa; p++) {
+                int i = cv->pa[p];
+                const double *xi = D->xc + (size_t) n * i + c0;
+                double *gw1 = grad + L->w1 + (size_t) H * (i + (size_t) d * j);
+                for (int h = 0; h < H; h++) {
+                    const double *qh = q + (size_t) h * GIM_BLOCK;
+                    double acc = 0.0;
+                    for (int c = 0; c < nb; c++) acc += delta[c] * qh[c] * xi[c];
+                    gw1[h] += col[i] * acc;
+                }
+            }
+        }
+        if (acc1)
+            for (int i = 0; i < d; i++) {
+                const double *xi = D->xc + (size_t) n * i + c0;
+                for (int h = 0; h < H; h++) {
+                    const double *rqh = rq + (size_t) h * GIM_BLOCK;
+                    double a1 = 0.0;
+                    for (int c = 0; c < nb; c++) a1 += rqh[c] * xi[c];
+                    acc1[(size_t) i * H + h] += a1;
+                    if (acc0) {
+                        const double *qh = q + (size_t) h * GIM_BLOCK;
+                        double a0 = 0.0;
+                        for (int c = 0; c < nb; c++) a0 += qh[c] * xi[c];
+                        acc0[(size_t) i * H + h] += a0;
+                    }
+                }
+            }
+    }
+}
+
 void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                   const double *par, gim_pass *P, double *grad)
 {
@@ -376,9 +476,12 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
     int *members_all = alloc(sizeof(int) * (size_t) nth * M);
     double *acc_all = alloc(sizeof(double) * (size_t) nth * 2 * d * wmax);
     double *E_all = alloc(sizeof(double) * (size_t) nth * 2 * K * d);
+    size_t b_len = (size_t) GIM_BLOCK * (3 * wmax + 3);
+    double *bbuf_all = alloc(sizeof(double) * (size_t) nth * b_len);
     #pragma omp parallel num_threads(nth)
     {
         int tid = gim_thread_id();
+        double *bbuf = bbuf_all + (size_t) tid * b_len;
         int *pa_buf = pa_all + (size_t) tid * d, *members = members_all + (size_t) tid * M;
         double *weff_buf = weff_all + (size_t) tid * d * wmax, *t = t_all + (size_t) tid * t_len;
         double *acc1 = acc_all + (size_t) tid * 2 * d * wmax, *acc0 = acc1 + (size_t) d * wmax;
@@ -387,8 +490,6 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         for (int j = 0; j < d; j++) {
             config_view cv = { 0, pa_buf, weff_buf };
             double ls = par[L->log_sd + j], v = exp(-2.0 * ls);
-            const double *w2 = zi || s->mechanism == GIM_MLP ?
-                par + L->w2 + (size_t) H * j : NULL;
             for (int u = 0; u < nU[j]; u++) {
                 size_t c = (size_t) j * M + u;
                 int nm = 0;
@@ -404,13 +505,17 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                         memset(acc1, 0, sizeof(double) * (size_t) d * hw);
                         if (shift) memset(acc0, 0, sizeof(double) * (size_t) d * hw);
                     }
-                    for (int n = D->start[k]; n < D->start[k + 1]; n++) {
-                        const double *xn = D->xr + (size_t) n * d;
-                        double y;
-                        if (!response(zi, xn[j], &y)) continue;
-                        double r = y - mech_mean(s, L, par, j, &cv, xn, t);
-                        double delta = (wc * r - bc) * v;     /* d J / d mean */
-                        if (s->mechanism == GIM_LINEAR) {
+                    if (s->mechanism != GIM_LINEAR) {
+                        config_backward_mlp(s, L, D, par, j, &cv, col, D->start[k],
+                                            D->start[k + 1], wc, bc, v,
+                                            P->want_theta ? grad : NULL,
+                                            P->want_graph ? acc1 : NULL,
+                                            P->want_graph && shift ? acc0 : NULL, bbuf);
+                    } else {
+                        for (int n = D->start[k]; n < D->start[k + 1]; n++) {
+                            const double *xn = D->xr + (size_t) n * d;
+                            double r = xn[j] - mech_mean(s, L, par, j, &cv, xn, t);
+                            double delta = (wc * r - bc) * v;     /* d J / d mean */
                             if (P->want_theta) {
                                 grad[L->b + j] += delta;
                                 for (int p = 0; p < cv.npa; p++) {
@@ -423,35 +528,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                                     acc1[i] += r * xn[i];
                                     if (shift) acc0[i] += xn[i];
                                 }
-                            continue;
                         }
-                        /* t holds tanh units; q_h = d mean / d pre-activation. */
-                        double q[64];
-                        for (int h = 0; h < H; h++) q[h] = w2[h] * (1.0 - t[h] * t[h]);
-                        if (P->want_theta) {
-                            grad[L->b2 + j] += delta;
-                            double *gw2 = grad + L->w2 + (size_t) H * j;
-                            double *gb1 = grad + L->b1 + (size_t) H * j;
-                            for (int h = 0; h < H; h++) {
-                                gw2[h] += delta * t[h];
-                                gb1[h] += delta * q[h];
-                            }
-                            for (int p = 0; p < cv.npa; p++) {
-                                int i = cv.pa[p];
-                                double *gw1 = grad + L->w1 + (size_t) H * (i + (size_t) d * j);
-                                double sc = delta * col[i] * xn[i];
-                                for (int h = 0; h < H; h++) gw1[h] += sc * q[h];
-                            }
-                        }
-                        if (P->want_graph)
-                            for (int i = 0; i < d; i++) {
-                                double xr = xn[i] * r, *a1 = acc1 + (size_t) i * H;
-                                for (int h = 0; h < H; h++) a1[h] += xr * q[h];
-                                if (shift) {
-                                    double *a0 = acc0 + (size_t) i * H;
-                                    for (int h = 0; h < H; h++) a0[h] += xn[i] * q[h];
-                                }
-                            }
                     }
                     if (!P->want_graph) continue;
                     /* Contract the hidden units with w1 (or theta): E[k, i] =

@@ -116,10 +116,41 @@ static inline int response(int zi, double x, double *y)
     return 1;
 }
 
+#define GIM_BLOCK 64
+
+/* MLP units of gene j for the cells c0 .. c0 + nb - 1 (nb <= GIM_BLOCK):
+ * tt[h * GIM_BLOCK + c] receives tanh unit h, f[c] the mechanism mean. Cells
+ * are contiguous per gene (column-major x), so the loops vectorise. */
+static void block_units(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                        const double *par, int j, const config_view *cv, int c0, int nb,
+                        double *tt, double *f)
+{
+    int n = D->n, H = s->H;
+    const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
+    for (int h = 0; h < H; h++) {
+        double *a = tt + (size_t) h * GIM_BLOCK;
+        for (int c = 0; c < nb; c++) a[c] = b1[h];
+    }
+    for (int p = 0; p < cv->npa; p++) {
+        const double *xi = D->xc + (size_t) n * cv->pa[p] + c0;
+        for (int h = 0; h < H; h++) {
+            double w = cv->weff[(size_t) p * H + h], *a = tt + (size_t) h * GIM_BLOCK;
+            #pragma omp simd
+            for (int c = 0; c < nb; c++) a[c] += w * xi[c];
+        }
+    }
+    double b2 = par[L->b2 + j];
+    for (int c = 0; c < nb; c++) f[c] = b2;
+    for (int h = 0; h < H; h++) {
+        double *a = tt + (size_t) h * GIM_BLOCK, w = w2[h];
+        #pragma omp simd
+        for (int c = 0; c < nb; c++) { a[c] = gim_tanh(a[c]); f[c] += w * a[c]; }
+    }
+}
+
 /* Forward pass of one configuration: residual sums per context. MLPs run
  * over blocks of cells with a gene's cells contiguous, so that the inner
  * loops (and gim_tanh) vectorise; `t` holds GIM_BLOCK * (H + 1) doubles. */
-#define GIM_BLOCK 64
 static void config_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
                            const double *par, int j, const config_view *cv,
                            double *Q1, double *Q2, double *t)
@@ -137,32 +168,13 @@ static void config_forward(const gim_settings *s, const gim_layout *L, const gim
         }
         return;
     }
-    const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
-    double b2 = par[L->b2 + j], *f = t + (size_t) GIM_BLOCK * H;
+    double *f = t + (size_t) GIM_BLOCK * H;
     const double *xj = D->xc + (size_t) n * j;
     for (int k = 0; k < D->K; k++) {
         double q1 = 0.0, q2 = 0.0;
         for (int c0 = D->start[k]; c0 < D->start[k + 1]; c0 += GIM_BLOCK) {
             int nb = D->start[k + 1] - c0 < GIM_BLOCK ? D->start[k + 1] - c0 : GIM_BLOCK;
-            for (int h = 0; h < H; h++) {
-                double *a = t + (size_t) h * GIM_BLOCK;
-                for (int c = 0; c < nb; c++) a[c] = b1[h];
-            }
-            for (int p = 0; p < cv->npa; p++) {
-                const double *xi = D->xc + (size_t) n * cv->pa[p] + c0;
-                for (int h = 0; h < H; h++) {
-                    double w = cv->weff[(size_t) p * H + h], *a = t + (size_t) h * GIM_BLOCK;
-                    #pragma omp simd
-                    for (int c = 0; c < nb; c++) a[c] += w * xi[c];
-                }
-            }
-            for (int c = 0; c < nb; c++) f[c] = b2;
-            for (int h = 0; h < H; h++) {
-                const double *a = t + (size_t) h * GIM_BLOCK;
-                double w = w2[h];
-                #pragma omp simd
-                for (int c = 0; c < nb; c++) f[c] += w * gim_tanh(a[c]);
-            }
+            block_units(s, L, D, par, j, cv, c0, nb, t, f);
             for (int c = 0; c < nb; c++) {
                 double y;
                 if (!response(zi, xj[c0 + c], &y)) continue;
@@ -214,31 +226,13 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
                                 double *acc1, double *acc0, double *buf)
 {
     int d = D->d, n = D->n, H = s->H, zi = s->mechanism == GIM_ZILOGNORMAL;
-    const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
-    double b2 = par[L->b2 + j];
+    const double *w2 = par + L->w2 + (size_t) H * j;
     double *tt = buf, *q = tt + (size_t) GIM_BLOCK * H, *rq = q + (size_t) GIM_BLOCK * H;
     double *f = rq + (size_t) GIM_BLOCK * H, *r = f + GIM_BLOCK, *delta = r + GIM_BLOCK;
     const double *xj = D->xc + (size_t) n * j;
     for (int c0 = from; c0 < to; c0 += GIM_BLOCK) {
         int nb = to - c0 < GIM_BLOCK ? to - c0 : GIM_BLOCK;
-        for (int h = 0; h < H; h++) {
-            double *a = tt + (size_t) h * GIM_BLOCK;
-            for (int c = 0; c < nb; c++) a[c] = b1[h];
-        }
-        for (int p = 0; p < cv->npa; p++) {
-            const double *xi = D->xc + (size_t) n * cv->pa[p] + c0;
-            for (int h = 0; h < H; h++) {
-                double w = cv->weff[(size_t) p * H + h], *a = tt + (size_t) h * GIM_BLOCK;
-                #pragma omp simd
-                for (int c = 0; c < nb; c++) a[c] += w * xi[c];
-            }
-        }
-        for (int c = 0; c < nb; c++) f[c] = b2;
-        for (int h = 0; h < H; h++) {
-            double *a = tt + (size_t) h * GIM_BLOCK, w = w2[h];
-            #pragma omp simd
-            for (int c = 0; c < nb; c++) { a[c] = gim_tanh(a[c]); f[c] += w * a[c]; }
-        }
+        block_units(s, L, D, par, j, cv, c0, nb, tt, f);
         /* Zero cells of a zero-inflated gene have no Gaussian part: weight 0. */
         for (int c = 0; c < nb; c++) {
             double y;

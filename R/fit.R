@@ -202,8 +202,7 @@ train_chunks <- function(state, design, settings, control, verbose) {
       n <- min(control$check_every, control$steps - state$step)
       settings$lambda <- state$lambda
       settings$mu <- state$mu
-      res <- .Call(pg_gim_train, design$train, state$par, list(m = state$m, v = state$v),
-                   settings, state$seed, state$step, as.integer(n))
+      res <- train_chunk(design$train, state, settings, n)
       if (nzchar(res$status)) stop_nonfinite(res$status, state$step + nrow(res$trace) + 1L)
       last <- res$trace[nrow(res$trace), ]
       heldout <- if (nrow(design$heldout$x) > 0) {
@@ -248,6 +247,13 @@ train_chunks <- function(state, design, settings, control, verbose) {
   rownames(state$trace) <- NULL
   state$interrupted <- interrupted
   state
+}
+
+# One chunk of Adam steps in C (a function of its own so that tests can
+# simulate an interrupt between chunks).
+train_chunk <- function(data, state, settings, n) {
+  .Call(pg_gim_train, data, state$par, list(m = state$m, v = state$v),
+        settings, state$seed, state$step, as.integer(n))
 }
 
 stop_nonfinite <- function(term, step, call = rlang::caller_env()) {

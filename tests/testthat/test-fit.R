@@ -148,3 +148,37 @@ test_that("the engine's .Call boundary rejects malformed input", {
   expect_error(.Call(pg_gim_train, design$train, par, list(m = par), settings, 1, 0L, 1L),
                "adam")
 })
+
+test_that("an interrupt returns the fit of the last complete chunk, with a warning", {
+  b <- small_bench()
+  calls <- 0L
+  real_chunk <- train_chunk
+  # testthat 3.1.6 (Debian's) has no local_mocked_bindings(): swap the
+  # binding in the namespace by hand and put it back afterwards.
+  ns <- asNamespace("perturbgim")
+  unlockBinding("train_chunk", ns)
+  assign("train_chunk", function(...) {
+    calls <<- calls + 1L
+    if (calls == 3L) rlang::interrupt()   # as if Ctrl-C arrived in chunk 3
+    real_chunk(...)
+  }, envir = ns)
+  withr::defer({
+    assign("train_chunk", real_chunk, envir = ns)
+    lockBinding("train_chunk", ns)
+  })
+  set.seed(11)
+  expect_warning(
+    fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
+                   control = quick_control(), verbose = FALSE),
+    class = "perturbgim_interrupted"
+  )
+  expect_s3_class(fit, "gim")
+  expect_identical(fit$state$step, 40L)
+  expect_true(fit$state$interrupted)
+  expect_equal(nrow(fit$trace), 2L)
+  # The partial fit is usable.
+  pred <- suppressWarnings(   # a 40-step graph may have cycles to break
+    predict(fit, b$test_fully_ood$features[1, , drop = FALSE], n = 3)
+  )
+  expect_equal(dim(pred), c(3L, 5L))
+})

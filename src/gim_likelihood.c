@@ -83,26 +83,13 @@ static void config_make(const gim_settings *s, const gim_layout *L, const double
     }
 }
 
-/* Mechanism mean of gene j for one cell; t receives the H tanh units. */
-static inline double mech_mean(const gim_settings *s, const gim_layout *L,
-                               const double *par, int j, const config_view *cv,
-                               const double *xn, double *t)
+/* Linear mechanism mean of gene j for one cell (MLPs go through
+ * block_units, over blocks of cells). */
+static inline double linear_mean(const gim_layout *L, const double *par, int j,
+                                 const config_view *cv, const double *xn)
 {
-    int H = s->H;
-    if (s->mechanism == GIM_LINEAR) {
-        double f = par[L->b + j];
-        for (int p = 0; p < cv->npa; p++) f += cv->weff[p] * xn[cv->pa[p]];
-        return f;
-    }
-    const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
-    for (int h = 0; h < H; h++) t[h] = b1[h];
-    for (int p = 0; p < cv->npa; p++) {
-        double xi = xn[cv->pa[p]];
-        const double *we = cv->weff + (size_t) p * H;
-        for (int h = 0; h < H; h++) t[h] += we[h] * xi;
-    }
-    double f = par[L->b2 + j];
-    for (int h = 0; h < H; h++) { t[h] = gim_tanh(t[h]); f += w2[h] * t[h]; }
+    double f = par[L->b + j];
+    for (int p = 0; p < cv->npa; p++) f += cv->weff[p] * xn[cv->pa[p]];
     return f;
 }
 
@@ -161,7 +148,7 @@ static void config_forward(const gim_settings *s, const gim_layout *L, const gim
             double q1 = 0.0, q2 = 0.0;
             for (int c = D->start[k]; c < D->start[k + 1]; c++) {
                 const double *xn = D->xr + (size_t) c * d;
-                double r = xn[j] - mech_mean(s, L, par, j, cv, xn, t);
+                double r = xn[j] - linear_mean(L, par, j, cv, xn);
                 q1 += r; q2 += r * r;
             }
             Q1[k] = q1; Q2[k] = q2;
@@ -477,7 +464,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         int tid = gim_thread_id();
         double *bbuf = bbuf_all + (size_t) tid * b_len;
         int *pa_buf = pa_all + (size_t) tid * d, *members = members_all + (size_t) tid * M;
-        double *weff_buf = weff_all + (size_t) tid * d * wmax, *t = t_all + (size_t) tid * t_len;
+        double *weff_buf = weff_all + (size_t) tid * d * wmax;
         double *acc1 = acc_all + (size_t) tid * 2 * d * wmax, *acc0 = acc1 + (size_t) d * wmax;
         double *E1 = E_all + (size_t) tid * 2 * K * d, *E0 = E1 + (size_t) K * d;
         #pragma omp for schedule(dynamic, 1)
@@ -508,7 +495,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                     } else {
                         for (int n = D->start[k]; n < D->start[k + 1]; n++) {
                             const double *xn = D->xr + (size_t) n * d;
-                            double r = xn[j] - mech_mean(s, L, par, j, &cv, xn, t);
+                            double r = xn[j] - linear_mean(L, par, j, &cv, xn);
                             double delta = (wc * r - bc) * v;     /* d J / d mean */
                             if (P->want_theta) {
                                 grad[L->b + j] += delta;

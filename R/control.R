@@ -28,8 +28,10 @@
 #' before they are pruned; `"constant"` keeps `beta_I` throughout.
 #'
 #' **Augmented Lagrangian.** `lambda` starts at `lambda_init` (0) and `mu` at
-#' `mu_init` (1e-9). Every `check_every` steps the per-cell log-likelihood of
-#' `holdout` held-out cells is evaluated at the point estimate; if it improved
+#' `mu_init` (1e-9). Every `check_every` steps the per-cell Monte Carlo
+#' log-likelihood of `holdout` held-out cells is evaluated (with the same
+#' graph and target samples at every check, so that the change reflects the
+#' parameters, not Monte Carlo noise); if it improved
 #' by less than `convergence_tol` since the last check (converged) and the
 #' point-estimate graph still has a cycle, `lambda <- lambda + mu * c` and
 #' `mu <- 2 * mu`, with `c` the mean acyclicity of the last step.

@@ -111,11 +111,8 @@ static void read_data(SEXP data, const gim_settings *s, gim_data *D)
     if (s->mechanism == GIM_ZILOGNORMAL)
         for (R_xlen_t e = 0; e < XLENGTH(x); e++)
             if (xc[e] < 0) Rf_error("`data$x` must be non-negative for zilognormal mechanisms.");
-    double *xr = (double *) R_alloc((size_t) n * d + 1, sizeof(double));
-    for (int j = 0; j < d; j++)
-        for (int r = 0; r < n; r++) xr[(size_t) r * d + j] = xc[r + (size_t) n * j];
     D->n = n; D->d = d; D->K = K; D->Kp = Kp;
-    D->xr = xr; D->xc = xc; D->start = st; D->feat = REAL(feat);
+    D->xc = xc; D->start = st; D->feat = REAL(feat);
     size_t Kd = (size_t) K * d;
     D->cnt = (double *) R_alloc(Kd, sizeof(double));
     D->n0 = (double *) R_alloc(Kd, sizeof(double));

@@ -49,8 +49,7 @@ typedef struct {
  * perturbed ones (row k of `feat`), Kp..K-1 observational. */
 typedef struct {
     int n, d, K, Kp;
-    const double *xr;             /* n x d, row-major (a cell's genes contiguous) */
-    const double *xc;             /* the same, column-major (a gene's cells contiguous) */
+    const double *xc;             /* n x d, column-major (a gene's cells contiguous) */
     const int *start;             /* K + 1 block starts */
     const double *feat;           /* Kp x p, column-major, standardised */
     /* Sufficient statistics per context and gene (index k + K * j); for

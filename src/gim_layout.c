@@ -41,19 +41,20 @@ void gim_data_stats(const gim_settings *s, gim_data *D)
     memset(D->s1, 0, sizeof(double) * Kd);
     memset(D->s2, 0, sizeof(double) * Kd);
     int zi = s->mechanism == GIM_ZILOGNORMAL;
-    for (int k = 0; k < K; k++)
-        for (int n = D->start[k]; n < D->start[k + 1]; n++) {
-            const double *xn = D->xr + (size_t) n * d;
-            for (int j = 0; j < d; j++) {
-                size_t e = k + (size_t) K * j;
+    for (int j = 0; j < d; j++) {
+        const double *xj = D->xc + (size_t) D->n * j;
+        for (int k = 0; k < K; k++) {
+            size_t e = k + (size_t) K * j;
+            for (int n = D->start[k]; n < D->start[k + 1]; n++) {
                 D->cnt[e] += 1.0;
                 if (zi) {
-                    if (xn[j] <= 0.0) { D->n0[e] += 1.0; continue; }
-                    double lx = log(xn[j]);
+                    if (xj[n] <= 0.0) { D->n0[e] += 1.0; continue; }
+                    double lx = log(xj[n]);
                     D->s1[e] += lx; D->s2[e] += lx * lx;
                 } else {
-                    D->s1[e] += xn[j]; D->s2[e] += xn[j] * xn[j];
+                    D->s1[e] += xj[n]; D->s2[e] += xj[n] * xj[n];
                 }
             }
         }
+    }
 }

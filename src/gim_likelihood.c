@@ -30,6 +30,7 @@
 #include <string.h>
 #include "gim_likelihood.h"
 #include "gim_tanh.h"
+#include "gim_simd.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -83,14 +84,21 @@ static void config_make(const gim_settings *s, const gim_layout *L, const double
     }
 }
 
-/* Linear mechanism mean of gene j for one cell (MLPs go through
- * block_units, over blocks of cells). */
-static inline double linear_mean(const gim_layout *L, const double *par, int j,
-                                 const config_view *cv, const double *xn)
+/* Linear mechanism means of gene j for the cells c0 .. c0 + nb - 1
+ * (nb <= GIM_BLOCK) into f, from the column-major data so that the loops
+ * over cells vectorise. */
+static GIM_ALWAYS_INLINE void linear_block(const gim_layout *L, const gim_data *D,
+                                           const double *par, int j, const config_view *cv,
+                                           int c0, int nb, double *f)
 {
-    double f = par[L->b + j];
-    for (int p = 0; p < cv->npa; p++) f += cv->weff[p] * xn[cv->pa[p]];
-    return f;
+    double b = par[L->b + j];
+    for (int c = 0; c < nb; c++) f[c] = b;
+    for (int p = 0; p < cv->npa; p++) {
+        const double *xi = D->xc + (size_t) D->n * cv->pa[p] + c0;
+        double w = cv->weff[p];
+        #pragma omp simd
+        for (int c = 0; c < nb; c++) f[c] += w * xi[c];
+    }
 }
 
 /* Response of gene j on the scale of its Gaussian: x, or log x for the
@@ -108,7 +116,7 @@ static inline int response(int zi, double x, double *y)
 /* MLP units of gene j for the cells c0 .. c0 + nb - 1 (nb <= GIM_BLOCK):
  * tt[h * GIM_BLOCK + c] receives tanh unit h, f[c] the mechanism mean. Cells
  * are contiguous per gene (column-major x), so the loops vectorise. */
-static void block_units(const gim_settings *s, const gim_layout *L, const gim_data *D,
+static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layout *L, const gim_data *D,
                         const double *par, int j, const config_view *cv, int c0, int nb,
                         double *tt, double *f)
 {
@@ -138,34 +146,34 @@ static void block_units(const gim_settings *s, const gim_layout *L, const gim_da
 /* Forward pass of one configuration: residual sums per context. MLPs run
  * over blocks of cells with a gene's cells contiguous, so that the inner
  * loops (and gim_tanh) vectorise; `t` holds GIM_BLOCK * (H + 1) doubles. */
+GIM_TARGET_CLONES
 static void config_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
                            const double *par, int j, const config_view *cv,
                            double *Q1, double *Q2, double *t)
 {
-    int d = D->d, n = D->n, H = s->H, zi = s->mechanism == GIM_ZILOGNORMAL;
-    if (s->mechanism == GIM_LINEAR) {
-        for (int k = 0; k < D->K; k++) {
-            double q1 = 0.0, q2 = 0.0;
-            for (int c = D->start[k]; c < D->start[k + 1]; c++) {
-                const double *xn = D->xr + (size_t) c * d;
-                double r = xn[j] - linear_mean(L, par, j, cv, xn);
-                q1 += r; q2 += r * r;
-            }
-            Q1[k] = q1; Q2[k] = q2;
-        }
-        return;
-    }
-    double *f = t + (size_t) GIM_BLOCK * H;
+    int n = D->n, H = s->H, zi = s->mechanism == GIM_ZILOGNORMAL;
+    int linear = s->mechanism == GIM_LINEAR;
+    double *f = t + (size_t) GIM_BLOCK * (linear ? 0 : H);
     const double *xj = D->xc + (size_t) n * j;
     for (int k = 0; k < D->K; k++) {
         double q1 = 0.0, q2 = 0.0;
         for (int c0 = D->start[k]; c0 < D->start[k + 1]; c0 += GIM_BLOCK) {
             int nb = D->start[k + 1] - c0 < GIM_BLOCK ? D->start[k + 1] - c0 : GIM_BLOCK;
-            block_units(s, L, D, par, j, cv, c0, nb, t, f);
+            if (linear) linear_block(L, D, par, j, cv, c0, nb, f);
+            else block_units(s, L, D, par, j, cv, c0, nb, t, f);
+            const double *y = xj + c0;
+            if (!zi) {
+                #pragma omp simd reduction(+:q1, q2)
+                for (int c = 0; c < nb; c++) {
+                    double r = y[c] - f[c];
+                    q1 += r; q2 += r * r;
+                }
+                continue;
+            }
             for (int c = 0; c < nb; c++) {
-                double y;
-                if (!response(zi, xj[c0 + c], &y)) continue;
-                double r = y - f[c];
+                double yc;
+                if (!response(zi, y[c], &yc)) continue;
+                double r = yc - f[c];
                 q1 += r; q2 += r * r;
             }
         }
@@ -206,6 +214,7 @@ static inline double lobs(int zi, double cnt, double n0, double s1, double q2,
  * d mean / d pre-activation h) over all genes i when acc1 is given: those
  * give d J / d g_ij for parents and non-parents alike. `buf` holds
  * GIM_BLOCK * (3 H + 3) doubles. */
+GIM_TARGET_CLONES
 static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
                                 const gim_data *D, const double *par, int j,
                                 const config_view *cv, const double *col, int from, int to,
@@ -241,11 +250,13 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
         if (grad) {
             double *gw2 = grad + L->w2 + (size_t) H * j, *gb1 = grad + L->b1 + (size_t) H * j;
             double sd = 0.0;
+            #pragma omp simd reduction(+:sd)
             for (int c = 0; c < nb; c++) sd += delta[c];
             grad[L->b2 + j] += sd;
             for (int h = 0; h < H; h++) {
                 const double *a = tt + (size_t) h * GIM_BLOCK, *qh = q + (size_t) h * GIM_BLOCK;
                 double s_t = 0.0, s_q = 0.0;
+                #pragma omp simd reduction(+:s_t, s_q)
                 for (int c = 0; c < nb; c++) { s_t += delta[c] * a[c]; s_q += delta[c] * qh[c]; }
                 gw2[h] += s_t;
                 gb1[h] += s_q;
@@ -257,6 +268,7 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
                 for (int h = 0; h < H; h++) {
                     const double *qh = q + (size_t) h * GIM_BLOCK;
                     double acc = 0.0;
+                    #pragma omp simd reduction(+:acc)
                     for (int c = 0; c < nb; c++) acc += delta[c] * qh[c] * xi[c];
                     gw1[h] += col[i] * acc;
                 }
@@ -268,17 +280,72 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
                 for (int h = 0; h < H; h++) {
                     const double *rqh = rq + (size_t) h * GIM_BLOCK;
                     double a1 = 0.0;
+                    #pragma omp simd reduction(+:a1)
                     for (int c = 0; c < nb; c++) a1 += rqh[c] * xi[c];
                     acc1[(size_t) i * H + h] += a1;
                     if (acc0) {
                         const double *qh = q + (size_t) h * GIM_BLOCK;
                         double a0 = 0.0;
+                        #pragma omp simd reduction(+:a0)
                         for (int c = 0; c < nb; c++) a0 += qh[c] * xi[c];
                         acc0[(size_t) i * H + h] += a0;
                     }
                 }
             }
     }
+}
+
+/* Backward pass of a linear configuration over the cells from .. to - 1,
+ * as config_backward_mlp with one "unit" per parent: adds d J / d theta_j
+ * when grad is given, and acc1[i] = sum r x_i, acc0[i] = sum x_i over all
+ * genes i when acc1 is given. `buf` holds 3 GIM_BLOCK doubles. */
+GIM_TARGET_CLONES
+static void config_backward_linear(const gim_layout *L, const gim_data *D, const double *par,
+                                   int j, const config_view *cv, const double *col, int from,
+                                   int to, double wc, double bc, double v, double *grad,
+                                   double *acc1, double *acc0, double *buf)
+{
+    int d = D->d, n = D->n;
+    double *f = buf, *r = f + GIM_BLOCK, *delta = r + GIM_BLOCK;
+    const double *xj = D->xc + (size_t) n * j;
+    for (int c0 = from; c0 < to; c0 += GIM_BLOCK) {
+        int nb = to - c0 < GIM_BLOCK ? to - c0 : GIM_BLOCK;
+        linear_block(L, D, par, j, cv, c0, nb, f);
+        double sd = 0.0;
+        #pragma omp simd reduction(+:sd)
+        for (int c = 0; c < nb; c++) {
+            r[c] = xj[c0 + c] - f[c];
+            delta[c] = (wc * r[c] - bc) * v;             /* d J / d mean */
+            sd += delta[c];
+        }
+        if (grad) {
+            grad[L->b + j] += sd;
+            for (int p = 0; p < cv->npa; p++) {
+                int i = cv->pa[p];
+                const double *xi = D->xc + (size_t) n * i + c0;
+                double acc = 0.0;
+                #pragma omp simd reduction(+:acc)
+                for (int c = 0; c < nb; c++) acc += delta[c] * xi[c];
+                grad[L->w + i + (size_t) d * j] += col[i] * acc;
+            }
+        }
+        if (acc1)
+            for (int i = 0; i < d; i++) {
+                const double *xi = D->xc + (size_t) n * i + c0;
+                double a1 = 0.0, a0 = 0.0;
+                #pragma omp simd reduction(+:a1, a0)
+                for (int c = 0; c < nb; c++) { a1 += r[c] * xi[c]; a0 += xi[c]; }
+                acc1[i] += a1;
+                if (acc0) acc0[i] += a0;
+            }
+    }
+}
+
+GIM_TARGET_CLONES
+static void intervened_precisions(const double *log_sd, size_t n, double *out)
+{
+    #pragma omp simd
+    for (size_t e = 0; e < n; e++) out[e] = gim_exp(-2.0 * log_sd[e]);
 }
 
 void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
@@ -349,6 +416,14 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
 
     /* ---- 3. per-sample log-likelihoods l_m ---------------------------- */
     double *lint = alloc(sizeof(double) * (size_t) M * Kp * d);
+    /* Precision exp(-2 log-sd) of every intervened noise draw (hard), in one
+     * vectorised sweep: steps 3 and 4 both need it. */
+    double *vint = NULL;
+    if (!shift) {
+        size_t MKd = (size_t) M * Kp * d;
+        vint = alloc(sizeof(double) * (MKd ? MKd : 1));
+        intervened_precisions(P->ps[1], MKd, vint);
+    }
     noise_terms *gene_noise = alloc(sizeof(noise_terms) * d);
     for (int j = 0; j < d; j++)
         gene_noise[j] = noise_make(zi, par[L->log_sd + j], zi ? par[L->zero_logit + j] : 0.0);
@@ -370,8 +445,12 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                 } else {
                     double mu = P->ps[0][idx];
                     double q2 = D->s2[e] - 2.0 * mu * D->s1[e] + npos * mu * mu;
-                    li = lobs(zi, cnt, n0, D->s1[e], q2,
-                              noise_make(zi, P->ps[1][idx], zi ? P->ps[2][idx] : 0.0));
+                    noise_terms ni = { P->ps[1][idx], vint[idx], 0.0, 0.0 };
+                    if (zi) {
+                        ni.lp0 = log_sigmoid(P->ps[2][idx]);
+                        ni.lp1 = log_sigmoid(-P->ps[2][idx]);
+                    }
+                    li = lobs(zi, cnt, n0, D->s1[e], q2, ni);
                 }
                 lint[idx] = li;
                 double i = P->ti[idx];
@@ -431,7 +510,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                     g_ls += wm * (1.0 - i) * d_lo_ls;
                     g_zl += wm * (1.0 - i) * d_zl;
                     if (P->want_phi) {
-                        double mu = P->ps[0][idx], l = P->ps[1][idx], vi = exp(-2.0 * l);
+                        double mu = P->ps[0][idx], vi = vint[idx];
                         double s1 = D->s1[e], s2 = D->s2[e];
                         size_t o = k + (size_t) Kp * j;
                         P->dPsi[0][o] += wm * i * (s1 - npos * mu) * vi;
@@ -493,23 +572,11 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                                             P->want_graph ? acc1 : NULL,
                                             P->want_graph && shift ? acc0 : NULL, bbuf);
                     } else {
-                        for (int n = D->start[k]; n < D->start[k + 1]; n++) {
-                            const double *xn = D->xr + (size_t) n * d;
-                            double r = xn[j] - linear_mean(L, par, j, &cv, xn);
-                            double delta = (wc * r - bc) * v;     /* d J / d mean */
-                            if (P->want_theta) {
-                                grad[L->b + j] += delta;
-                                for (int p = 0; p < cv.npa; p++) {
-                                    int i = cv.pa[p];
-                                    grad[L->w + i + (size_t) d * j] += delta * col[i] * xn[i];
-                                }
-                            }
-                            if (P->want_graph)
-                                for (int i = 0; i < d; i++) {
-                                    acc1[i] += r * xn[i];
-                                    if (shift) acc0[i] += xn[i];
-                                }
-                        }
+                        config_backward_linear(L, D, par, j, &cv, col, D->start[k],
+                                               D->start[k + 1], wc, bc, v,
+                                               P->want_theta ? grad : NULL,
+                                               P->want_graph ? acc1 : NULL,
+                                               P->want_graph && shift ? acc0 : NULL, bbuf);
                     }
                     if (!P->want_graph) continue;
                     /* Contract the hidden units with w1 (or theta): E[k, i] =

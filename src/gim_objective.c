@@ -13,6 +13,7 @@
 #include "gim_engine.h"
 #include "gim_likelihood.h"
 #include "gim_rng.h"
+#include "gim_simd.h"
 
 static inline double sigmoid(double z)
 {
@@ -90,6 +91,61 @@ static double spectral_radius(const double *G, int d, int rounds, double *u, dou
     return uGv / uv;
 }
 
+/* M graph samples from the edge logits: the discrete 1[logit + L > 0] and
+ * the relaxed sigmoid(tau (logit + L)) share the logistic noise L. */
+GIM_TARGET_CLONES
+static void sample_graphs(const double *logit, int d, int M, double tau, uint64_t key,
+                          int nth, double *soft, double *hard)
+{
+    size_t dd = (size_t) d * d;
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++) {
+        double *so = soft + (size_t) m * dd, *ha = hard + (size_t) m * dd;
+        #pragma omp simd
+        for (size_t e = 0; e < dd; e++) {
+            double z = logit[e] + gim_logistic(key, (size_t) m * dd + e);
+            int diag = e % (d + 1) == 0;
+            so[e] = diag ? 0.0 : gim_sigmoid(tau * z);
+            ha[e] = !diag && z > 0.0 ? 1.0 : 0.0;
+        }
+    }
+}
+
+/* Relaxed target samples sigmoid(tau (T + L)) and intervention parameters
+ * psi + psi_sd N(0, 1) for every sample m and (context, gene) e; T and Pt
+ * are in (context, gene) order. Normals come in Box-Muller pairs: psi
+ * parameters 1 and 2 share a pair, the third uses a second stream. */
+GIM_TARGET_CLONES
+static void sample_interventions(const double *Tt, double *const *Pt, int n_psi, size_t Kd,
+                                 int M, double tau, double sd, uint64_t key_t,
+                                 const uint64_t *key_p, int nth, double *ti, double **ps)
+{
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++) {
+        size_t base = (size_t) m * Kd;
+        #pragma omp simd
+        for (size_t e = 0; e < Kd; e++)
+            ti[base + e] = gim_sigmoid(tau * (Tt[e] + gim_logistic(key_t, base + e)));
+        for (int pair = 0; 2 * pair < n_psi; pair++) {
+            double *a = ps[2 * pair] + base;
+            double *b = 2 * pair + 1 < n_psi ? ps[2 * pair + 1] + base : NULL;
+            const double *pa = Pt[2 * pair], *pb = b ? Pt[2 * pair + 1] : NULL;
+            if (!(sd > 0.0)) {
+                memcpy(a, pa, sizeof(double) * Kd);
+                if (b) memcpy(b, pb, sizeof(double) * Kd);
+                continue;
+            }
+            #pragma omp simd
+            for (size_t e = 0; e < Kd; e++) {
+                double z1, z2;
+                gim_normal_pair(key_p[pair], base + e, &z1, &z2);
+                a[e] = pa[e] + sd * z1;
+                if (b) b[e] = pb[e] + sd * z2;
+            }
+        }
+    }
+}
+
 /* Edge scores u_i . v_j into a d x d matrix, diagonal 0 (no self-loops). */
 static void latent_scores(const gim_settings *s, const gim_layout *L, const double *par,
                           double *out)
@@ -131,15 +187,7 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     /* Graph samples: discrete and relaxed from the same logistic noise. */
     double *soft = alloc(sizeof(double) * M * dd), *hard = alloc(sizeof(double) * M * dd);
     uint64_t key_g = gim_key(seed, step, 1);
-    #pragma omp parallel for num_threads(nth) schedule(static)
-    for (int m = 0; m < M; m++)
-        for (size_t e = 0; e < dd; e++) {
-            size_t o = (size_t) m * dd + e;
-            if (e % (d + 1) == 0) { soft[o] = hard[o] = 0.0; continue; }
-            double z = logit[e] + gim_logistic(key_g, o);
-            soft[o] = sigmoid(s->tau * z);
-            hard[o] = z > 0.0 ? 1.0 : 0.0;
-        }
+    sample_graphs(logit, d, M, s->tau, key_g, nth, soft, hard);
     const double *g_hard = hard, *g_soft = soft;
     if (dbg && dbg->graph_override) g_hard = g_soft = dbg->graph_override;
     if (dbg && dbg->graph_relaxed) memcpy(dbg->graph_relaxed, soft, sizeof(double) * M * dd);
@@ -156,21 +204,20 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
         T = (double *) gim_net_output(s, &nets, 0);
         for (int q = 0; q < s->n_psi; q++) Psi[q] = (double *) gim_net_output(s, &nets, q + 1);
         if (!all_finite(T, Kd)) { rep->status = GIM_BAD_NETS; return; }
+        /* Net outputs in the samples' (context, gene) order, so that the
+         * loops below run over contiguous memory and vectorise. */
+        double *Tt = alloc(sizeof(double) * Kd), *Pt[3] = { NULL, NULL, NULL };
+        for (int q = 0; q < s->n_psi; q++) Pt[q] = alloc(sizeof(double) * Kd);
+        for (int k = 0; k < Kp; k++)
+            for (int j = 0; j < d; j++) {
+                size_t e = (size_t) k * d + j, o = k + (size_t) Kp * j;
+                Tt[e] = T[o];
+                for (int q = 0; q < s->n_psi; q++) Pt[q][e] = Psi[q][o];
+            }
         uint64_t key_t = gim_key(seed, step, 2);
         uint64_t key_p[2] = { gim_key(seed, step, 3), gim_key(seed, step, 4) };
-        #pragma omp parallel for num_threads(nth) schedule(static)
-        for (int m = 0; m < M; m++)
-            for (int k = 0; k < Kp; k++)
-                for (int j = 0; j < d; j++) {
-                    size_t idx = ((size_t) m * Kp + k) * d + j, o = k + (size_t) Kp * j;
-                    ti[idx] = sigmoid(s->tau * (T[o] + gim_logistic(key_t, idx)));
-                    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
-                    if (s->psi_sd > 0.0) {
-                        gim_normal_pair(key_p[0], idx, &z[0], &z[1]);
-                        if (s->n_psi > 2) gim_normal_pair(key_p[1], idx, &z[2], &z[3]);
-                    }
-                    for (int q = 0; q < s->n_psi; q++) ps[q][idx] = Psi[q][o] + s->psi_sd * z[q];
-                }
+        sample_interventions(Tt, Pt, s->n_psi, Kd, M, s->tau, s->psi_sd, key_t, key_p, nth,
+                             ti, ps);
     }
 
     /* Likelihood passes. */

@@ -12,8 +12,9 @@
 
 #include <stdint.h>
 #include <math.h>
+#include "gim_vmath.h"
 
-static inline uint64_t gim_mix64(uint64_t z)
+static GIM_ALWAYS_INLINE uint64_t gim_mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -27,29 +28,34 @@ static inline uint64_t gim_key(uint64_t seed, int64_t step, int stream)
         ((uint64_t) stream << 56);
 }
 
-/* Uniform on (0, 1): 53 random bits, offset by half a unit so 0 and 1 never occur. */
-static inline double gim_unif(uint64_t key, uint64_t index)
+/* Uniform on (0, 1): 52 random bits as the mantissa of a double in [1, 2)
+ * (no integer-to-double conversion, so loops vectorise), offset by half a
+ * unit so that 0 and 1 never occur. */
+static GIM_ALWAYS_INLINE double gim_unif(uint64_t key, uint64_t index)
 {
     uint64_t z = gim_mix64(key + 0x9e3779b97f4a7c15ULL * (index + 1));
-    return ((double) (z >> 11) + 0.5) * 0x1.0p-53;
+    return gim_bits_to_double((int64_t) ((z >> 12) | 0x3ff0000000000000ULL)) -
+        (1.0 - 0x1.0p-53);
 }
 
 /* Standard logistic: log(u / (1 - u)), one logarithm (u is never 0 or 1). */
-static inline double gim_logistic(uint64_t key, uint64_t index)
+static GIM_ALWAYS_INLINE double gim_logistic(uint64_t key, uint64_t index)
 {
     double u = gim_unif(key, index);
-    return log(u / (1.0 - u));
+    return gim_log(u / (1.0 - u));
 }
 
 /* Two independent standard normals by Box-Muller from the two uniforms of
  * one index (both halves are used: the intervention parameters come in
  * pairs, mean and log-sd). */
-static inline void gim_normal_pair(uint64_t key, uint64_t index, double *z1, double *z2)
+static GIM_ALWAYS_INLINE void gim_normal_pair(uint64_t key, uint64_t index,
+                                           double *z1, double *z2)
 {
     double u1 = gim_unif(key, 2 * index), u2 = gim_unif(key, 2 * index + 1);
-    double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
-    *z1 = r * cos(a);
-    *z2 = r * sin(a);
+    double r = sqrt(-2.0 * gim_log(u1)), sn, cs;
+    gim_sincos_turn(u2, &sn, &cs);
+    *z1 = r * cs;
+    *z2 = r * sn;
 }
 
 #endif

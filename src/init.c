@@ -26,6 +26,8 @@ extern SEXP pg_scm_sample(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_objective(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_point_loglik(SEXP, SEXP, SEXP);
 extern SEXP pg_gim_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP pg_gim_math(SEXP, SEXP);
+extern SEXP pg_gim_noise(SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
     {"pg_sid",             (DL_FUNC) &pg_sid,             3},
@@ -40,6 +42,8 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_gim_objective",   (DL_FUNC) &pg_gim_objective,   6},
     {"pg_gim_point_loglik",(DL_FUNC) &pg_gim_point_loglik, 3},
     {"pg_gim_train",       (DL_FUNC) &pg_gim_train,       7},
+    {"pg_gim_math",        (DL_FUNC) &pg_gim_math,        2},
+    {"pg_gim_noise",       (DL_FUNC) &pg_gim_noise,       5},
     {NULL, NULL, 0}
 };
 

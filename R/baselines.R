@@ -1,13 +1,18 @@
-# Baselines of the GIM paper (appendix D.5) with the same fit/predict
-# interface as gim_fit(): the observational prediction and the MLP that maps
-# perturbation features to mean shifts. The MLP is small (one input row per
+# Baselines with the same fit/predict interface as gim_fit(): the
+# observational prediction and the MLP that maps perturbation features to
+# mean shifts (the paper's appendix D.5), the naive closest-lower-dose
+# prediction (R/baselines-naive.R) and a ridge-regression model of the mean
+# shifts (R/baselines-additive.R). The MLP is small (one input row per
 # training context), so it is trained in plain R matrix code.
 
-#' Settings of the MLP mean-shift baseline
+#' Settings of the baseline models
 #'
-#' Gathers and checks the knobs of [fit_baseline()]'s `"mlp_shift"` method.
+#' Gathers and checks the knobs of [fit_baseline()]: the network and training
+#' of the `"mlp_shift"` method, the dose columns of the `"naive"` method and
+#' the ridge penalty of the `"additive"` method.
 #'
 #' @details
+#' **`"mlp_shift"`.**
 #' The defaults are from the search grid of the paper's Table 1 (hidden
 #' layers `[50]` to `[100, 100, 100]`, learning rate 0.001 or 0.01, 1,000 to
 #' 40,000 iterations), chosen on five extra data sets of
@@ -23,22 +28,51 @@
 #' one to two seconds. `hidden = integer(0)` gives a linear map from features
 #' to shifts.
 #'
+#' **`"naive"`.** `dose` names the feature columns that encode the dose; see
+#' [fit_baseline()] for how they find the training context that predicts a
+#' new one. By default they are the columns whose names contain `"dose"`
+#' (in any case), which for [sciplex_features()] are the four one-hot dose
+#' columns and `dose_value`.
+#'
+#' **`"additive"`.** `lambda` is the ridge penalty on the coefficients of
+#' the standardised features (see [fit_baseline()] for its scale). `NULL`
+#' chooses it by leave-one-context-out cross-validation over `0` and
+#' \eqn{10^{-4}, 10^{-3.5}, \dots, 10^{2}}{10^-4, 10^-3.5, ..., 10^2}.
+#'
 #' @param hidden Sizes of the hidden tanh layers, a vector of whole numbers
 #'   (possibly empty: no hidden layer, a linear map).
 #' @param learning_rate Learning rate of Adam, a positive number.
 #' @param steps Number of full-batch Adam steps.
+#' @param dose `NULL` (guess from the column names), or the names of the
+#'   feature columns that encode the dose, for the `"naive"` method.
+#' @param lambda `NULL` (cross-validation), or the ridge penalty of the
+#'   `"additive"` method: a single number >= 0 (0 is the minimum-norm least
+#'   squares fit).
 #' @return A list of class `perturbgim_baseline_control`.
 #' @family baselines
 #' @examples
 #' baseline_control()
 #' baseline_control(hidden = 50, learning_rate = 0.01, steps = 1000)
+#' baseline_control(dose = c("dose_1", "dose_2", "dose_level"), lambda = 0.1)
 #' @export
 baseline_control <- function(hidden = c(100L, 100L), learning_rate = 1e-3,
-                             steps = 1000L) {
+                             steps = 1000L, dose = NULL, lambda = NULL) {
   hidden <- baseline_check_layers(hidden)
   learning_rate <- check_positive_number(learning_rate)
   steps <- check_count(steps)
-  structure(list(hidden = hidden, learning_rate = learning_rate, steps = steps),
+  if (!is.null(dose) && (!is.character(dose) || !length(dose) || anyNA(dose) ||
+                         any(dose == "") || anyDuplicated(dose))) {
+    cli::cli_abort(paste("{.arg dose} must be {.code NULL} or distinct feature",
+                         "column names, not {describe_value(dose)}."))
+  }
+  if (!is.null(lambda) && (!is.numeric(lambda) || length(lambda) != 1L ||
+                           is.na(lambda) || !is.finite(lambda) || lambda < 0)) {
+    cli::cli_abort(paste("{.arg lambda} must be {.code NULL} or a single number",
+                         ">= 0, not {describe_value(lambda)}."))
+  }
+  if (!is.null(lambda)) lambda <- as.double(lambda)
+  structure(list(hidden = hidden, learning_rate = learning_rate, steps = steps,
+                 dose = dose, lambda = lambda),
             class = "perturbgim_baseline_control")
 }
 
@@ -47,34 +81,87 @@ print.perturbgim_baseline_control <- function(x, ...) {
   hidden <- if (length(x$hidden)) paste(x$hidden, collapse = ", ") else "none"
   cat(sprintf("<perturbgim_baseline_control> hidden layers: [%s]; Adam, learning rate %s, %d steps\n",
               hidden, format(x$learning_rate), x$steps))
+  dose <- if (is.null(x$dose)) "guessed from the column names" else
+    paste(x$dose, collapse = ", ")
+  lambda <- if (is.null(x$lambda)) "by leave-one-context-out CV" else
+    format(x$lambda)
+  cat(sprintf("  naive: dose columns %s; additive: ridge penalty %s\n", dose, lambda))
   invisible(x)
 }
 
 #' Fit a baseline perturbation model
 #'
-#' Fits one of the two prediction baselines of Schneider et al. (2025,
-#' appendix D.5), taking the same data as [gim_fit()] so that both can be
-#' compared on equal terms.
+#' Fits one of four prediction baselines, taking the same data as
+#' [gim_fit()] so that all can be compared on equal terms (see
+#' [gim_compare()]): the observational prediction and the MLP mean-shift
+#' model of Schneider et al. (2025, appendix D.5), the naive prediction of
+#' their SciPlex3 experiment (section 5.2) and an additive linear model of
+#' the mean shifts.
 #'
 #' @details
 #' Cells of the contexts that have no row in `features` are observational;
-#' they are pooled into one observational sample \eqn{X_0}.
+#' they are pooled into one observational sample \eqn{X_0}. The shift of a
+#' perturbed training context \eqn{k} is the difference of means
+#' \eqn{s_k = \bar X_k - \bar X_0}{s_k = mean(X_k) - mean(X_0)}.
 #'
 #' **`"observational"`** predicts \eqn{X_0} for every perturbation: the
 #' prediction of a model that knows no perturbation effect.
 #'
-#' **`"mlp_shift"`** computes for every perturbed context \eqn{k} the shift
-#' of means \eqn{s_k = \bar X_k - \bar X_0}{s_k = mean(X_k) - mean(X_0)} and
-#' trains an MLP (tanh hidden layers, identity output) to predict \eqn{s_k}
-#' from the context's features, by mean squared error (averaged over
-#' contexts and variables) and full-batch Adam (\eqn{\beta_1 = 0.9},
-#' \eqn{\beta_2 = 0.999}, \eqn{\epsilon = 10^{-8}}). Features are
-#' standardised with the mean and the sample standard deviation over the
-#' training contexts (a constant column is only centred). Weights start
-#' Glorot normal, biases at zero, drawn from R's generator, so `set.seed()`
-#' reproduces a fit exactly. A new perturbation with predicted shift
-#' \eqn{s^*} is predicted as the shifted observational cells
+#' **`"mlp_shift"`** trains an MLP (tanh hidden layers, identity output) to
+#' predict \eqn{s_k} from the context's features, by mean squared error
+#' (averaged over contexts and variables) and full-batch Adam
+#' (\eqn{\beta_1 = 0.9}, \eqn{\beta_2 = 0.999}, \eqn{\epsilon = 10^{-8}}).
+#' Features are standardised with the mean and the sample standard deviation
+#' over the training contexts (a constant column is only centred). Weights
+#' start Glorot normal, biases at zero, drawn from R's generator, so
+#' `set.seed()` reproduces a fit exactly. A new perturbation with predicted
+#' shift \eqn{s^*} is predicted as the shifted observational cells
 #' \eqn{\{x_i + s^*\}}.
+#'
+#' **`"additive"`** fits the shifts by a linear model of the standardised
+#' features \eqn{z_k} (standardised as for `"mlp_shift"`):
+#' \eqn{s_k \approx b + W^\top z_k}{s_k ~ b + t(W) z_k}, with the intercept
+#' \eqn{b} free and \eqn{W} (features x variables) minimising
+#' \eqn{\frac1K \sum_k \|s_k - b - W^\top z_k\|^2 + \lambda \|W\|_F^2}{(1/K)
+#' sum_k |s_k - b - t(W) z_k|^2 + lambda |W|^2} over the \eqn{K} training
+#' contexts, solved through the SVD of the centred features (with
+#' \eqn{\lambda = 0}, the minimum-norm least-squares fit, which also covers
+#' collinear features such as one-hot encodings). Because the features are
+#' standardised and the loss is a mean over contexts, \eqn{\lambda} is on
+#' the scale of one feature's variance and means the same for any number of
+#' contexts. By default \eqn{\lambda} is chosen by leave-one-context-out
+#' cross-validation (mean squared error of the held-out shift) over
+#' `0` and \eqn{10^{-4}, \dots, 10^{2}}{10^-4, ..., 10^2}: one SVD per left-out
+#' context serves the whole grid, so this costs nothing next to the other
+#' methods, and it adapts the penalty to features as different as 15
+#' principal components and 9 one-hot columns; ties go to the larger
+#' \eqn{\lambda}. Give `baseline_control(lambda =)` to fix it. Predictions
+#' are the shifted observational cells, as for `"mlp_shift"`. Linear models
+#' of this kind were found by Ahlmann-Eltze, Huber and Anders (2025) to
+#' predict perturbation effects as well as deep-learning models; this one is
+#' the same idea on the features a GIM sees.
+#'
+#' **`"naive"`** predicts a new context by the training cells of the same
+#' perturbation at the closest lower dose: in the paper's SciPlex3
+#' experiment, a drug held out at 10 uM is predicted by the cells of that
+#' drug at 1 uM. The fit keeps the cells of every perturbed training context.
+#' For a new context (a row of `newdata` in
+#' [predict()][predict.perturbgim_baseline]) the reference is found as
+#' follows:
+#' 1. if `reference` (an argument of `predict()`) names it, the training
+#'    contexts given there;
+#' 2. otherwise, among the training contexts whose features equal the new
+#'    one's in every column that does not encode the dose (up to a relative
+#'    tolerance of \eqn{10^{-8}}), those with the largest dose below the new
+#'    one's. The dose columns are `baseline_control(dose =)`, by default the
+#'    columns whose names contain `"dose"`. The dose is the value of the one
+#'    dose column, or of the only dose column that is not a 0/1 indicator
+#'    over the training contexts (for [sciplex_features()], `dose_value`);
+#' 3. if there is no such context, an error asks for `reference`.
+#'
+#' Several training contexts at that dose (replicates with equal features)
+#' are pooled. Samples are the reference cells themselves (`n = NULL`) or
+#' `n` of them drawn with replacement from R's generator.
 #'
 #' @param x Cells x variables: a numeric matrix, data frame of numbers or
 #'   sparse `Matrix` (e.g. `dgCMatrix`).
@@ -83,10 +170,11 @@ print.perturbgim_baseline_control <- function(x, ...) {
 #' @param features A numeric matrix with one row per perturbed context, row
 #'   names the context labels. Contexts of `context` without a row are
 #'   observational; there must be at least one.
-#' @param method `"mlp_shift"` (the MLP mean-shift model) or
-#'   `"observational"`.
-#' @param control Settings of `"mlp_shift"`, from [baseline_control()];
-#'   ignored by `"observational"`.
+#' @param method `"mlp_shift"` (the MLP mean-shift model), `"observational"`,
+#'   `"naive"` or `"additive"`.
+#' @param control Settings from [baseline_control()]: the MLP of
+#'   `"mlp_shift"`, the dose columns of `"naive"`, the ridge penalty of
+#'   `"additive"`; ignored by `"observational"`.
 #' @return A plain list (it survives `saveRDS()`/`readRDS()`) of class
 #'   `c("perturbgim_baseline_<method>", "perturbgim_baseline")` with
 #'   `method`, `nodes` (variable names), `feature_names`, `features` (the
@@ -97,11 +185,24 @@ print.perturbgim_baseline_control <- function(x, ...) {
 #'   `feature_center`, `feature_scale`, `network` (a list of layers, each
 #'   `list(weight = <in x out matrix>, bias = <numeric(out)>)`), `control`
 #'   and `trace` (a data frame of `step` and `loss`, the training mean
-#'   squared error).
+#'   squared error); for `"additive"` also `shifts`, `feature_center`,
+#'   `feature_scale`, `coefficients` (\eqn{W}, features x variables, for the
+#'   standardised features), `intercept` (\eqn{b}), `lambda`, `cv` (a data
+#'   frame of `lambda` and `cv_error`, or `NULL` when `lambda` was given or
+#'   there are fewer than two perturbed contexts) and `control`; for
+#'   `"naive"` also `cells` (the perturbed training cells), `cell_context`
+#'   (their contexts), `dose` (a list: `columns`, the dose columns; `value`,
+#'   the column holding the dose, `NA` if none; `note`, why not) and
+#'   `control`.
 #' @references Schneider, N., Lorch, L., Kilbertus, N., Schölkopf, B. and
 #'   Krause, A. (2025). Generative intervention models for causal perturbation
 #'   modeling. *ICML*. \doi{10.48550/arXiv.2503.19149}
-#' @seealso [predict.perturbgim_baseline()]
+#'
+#'   Ahlmann-Eltze, C., Huber, W. and Anders, S. (2025). Deep-learning-based
+#'   gene perturbation effect prediction does not yet outperform simple
+#'   linear baselines. *Nature Methods* 22(8), 1657-1661.
+#'   \doi{10.1038/s41592-025-02772-6}
+#' @seealso [predict.perturbgim_baseline()], [gim_compare()]
 #' @family baselines
 #' @examples
 #' set.seed(1)
@@ -117,9 +218,23 @@ print.perturbgim_baseline_control <- function(x, ...) {
 #' dim(pred)
 #' head(attr(pred, "context"))
 #' predict(fit, te$features, type = "mean")[1:3, ]
+#'
+#' # The additive (ridge) model of the mean shifts
+#' lin <- fit_baseline(tr$x, tr$context, tr$features, method = "additive")
+#' lin$lambda
+#' predict(lin, te$features, type = "mean")[1:3, ]
+#'
+#' # The naive baseline: drug B at dose 3 is predicted by drug B at dose 2
+#' x <- matrix(rnorm(80), 40, 2, dimnames = list(NULL, c("g1", "g2")))
+#' context <- rep(c("ctrl", "A_1", "B_1", "B_2"), each = 10)
+#' features <- rbind(A_1 = c(1, 0, 1), B_1 = c(0, 1, 1), B_2 = c(0, 1, 2))
+#' colnames(features) <- c("drug_A", "drug_B", "dose")
+#' naive <- fit_baseline(x, context, features, method = "naive")
+#' attr(predict(naive, rbind(B_3 = c(0, 1, 3)), type = "mean"), "reference")
 #' @export
 fit_baseline <- function(x, context, features,
-                         method = c("mlp_shift", "observational"),
+                         method = c("mlp_shift", "observational", "naive",
+                                    "additive"),
                          control = baseline_control()) {
   call <- match.call()
   method <- rlang::arg_match(method)
@@ -137,9 +252,12 @@ fit_baseline <- function(x, context, features,
     observational = data$x[data$observational, , drop = FALSE],
     n_obs = nrow(data$x)
   )
-  if (method == "mlp_shift") {
-    object <- c(object, baseline_fit_mlp(data, control))
-  }
+  object <- c(object, switch(method,
+    observational = NULL,
+    mlp_shift = baseline_fit_mlp(data, control),
+    additive = baseline_fit_additive(data, control),
+    naive = baseline_fit_naive(data, control)
+  ))
   object$version <- as.character(utils::packageVersion("perturbgim"))
   object$call <- call
   structure(object, class = c(paste0("perturbgim_baseline_", method),
@@ -156,15 +274,23 @@ fit_baseline <- function(x, context, features,
 #'   ...). `NULL` predicts the observational distribution, in one context
 #'   labelled `"observational"`; the training features are in
 #'   `object$features`.
-#' @param n Cells per context: `NULL` uses every observational cell once;
-#'   a number resamples that many observational cells with replacement.
+#' @param n Cells per context: `NULL` uses every observational cell once
+#'   (for `"naive"`, every cell of the reference contexts once); a whole
+#'   number, or one per context, resamples that many cells with replacement.
 #' @param type `"samples"` for cells, `"mean"` for the predicted mean of
 #'   each context.
+#' @param reference Only for `"naive"` fits: `NULL`, or the training
+#'   context(s) that predict each new context, as a character vector (or a
+#'   list of character vectors, to pool several) named by the labels of
+#'   `newdata`. Contexts it does not name get the closest lower dose (see
+#'   [fit_baseline()]).
 #' @param ... Must be empty.
 #' @return For `type = "samples"`, a cells x variables matrix with the cells
 #'   of each context stacked in the order of `newdata`, and attribute
 #'   `"context"` giving the label of each cell. For `type = "mean"`, a
-#'   contexts x variables matrix.
+#'   contexts x variables matrix. For `"naive"` fits both also have
+#'   attribute `"reference"`: a named list, the training contexts that
+#'   predicted each context.
 #' @family baselines
 #' @importFrom stats predict
 #' @examples
@@ -178,22 +304,37 @@ fit_baseline <- function(x, context, features,
 #'                     control = baseline_control(hidden = integer(0), steps = 500,
 #'                                                learning_rate = 0.05))
 #' predict(fit, matrix(1.5, dimnames = list("k1.5", "dose")), type = "mean")
+#' naive <- fit_baseline(x, context, features, method = "naive")
+#' predict(naive, matrix(1.5, dimnames = list("k1.5", "dose")), type = "mean")
+#' predict(naive, matrix(1.5, dimnames = list("k1.5", "dose")), type = "mean",
+#'         reference = c(k1.5 = "k3"))
 #' @export
 predict.perturbgim_baseline <- function(object, newdata = NULL, n = NULL,
-                                        type = c("samples", "mean"), ...) {
+                                        type = c("samples", "mean"),
+                                        reference = NULL, ...) {
   rlang::check_dots_empty()
   type <- rlang::arg_match(type)
-  if (!is.null(n)) n <- check_count(n)
-  obs <- object$observational
+  # One count keeps the message of check_count(); one per context is read as
+  # predict.gim() reads it.
+  if (!is.null(n) && length(n) <= 1L) n <- check_count(n)
+  if (!is.null(reference) && object$method != "naive") {
+    cli::cli_abort(c("{.arg reference} is only used by {.val naive} fits.",
+                     "i" = "{.arg object} was fitted with method {.val {object$method}}."))
+  }
   if (is.null(newdata)) {
     # As predict.gim(): no perturbation, the observational distribution.
     labels <- "observational"
-    shifts <- matrix(0, 1L, length(object$nodes))
   } else {
     newdata <- baseline_newdata(object, newdata)
     labels <- rownames(newdata)
-    shifts <- baseline_shifts(object, newdata)
   }
+  if (!is.null(n) && length(n) > 1L) n <- check_context_counts(n, labels, min = 1L)
+  if (object$method == "naive" && !is.null(newdata)) {
+    return(baseline_predict_naive(object, newdata, n, type, reference))
+  }
+  obs <- object$observational
+  shifts <- if (is.null(newdata)) matrix(0, 1L, length(object$nodes)) else
+    baseline_shifts(object, newdata)
   if (type == "mean") {
     out <- sweep(shifts, 2L, colMeans(obs), "+")
     dimnames(out) <- list(labels, object$nodes)
@@ -201,10 +342,12 @@ predict.perturbgim_baseline <- function(object, newdata = NULL, n = NULL,
   }
   K <- length(labels)
   n0 <- nrow(obs)
+  # All contexts resample the same observational cells, so one draw of
+  # sum(n) indices serves them all.
+  per_context <- if (is.null(n)) rep.int(n0, K) else rep_len(n, K)
   idx <- if (is.null(n)) rep.int(seq_len(n0), K) else
-    sample.int(n0, n * K, replace = TRUE)
-  per_context <- if (is.null(n)) n0 else n
-  ctx_index <- rep(seq_len(K), each = per_context)
+    sample.int(n0, sum(per_context), replace = TRUE)
+  ctx_index <- rep.int(seq_len(K), per_context)
   out <- obs[idx, , drop = FALSE] + shifts[ctx_index, , drop = FALSE]
   dimnames(out) <- list(NULL, object$nodes)
   attr(out, "context") <- labels[ctx_index]
@@ -215,7 +358,9 @@ predict.perturbgim_baseline <- function(object, newdata = NULL, n = NULL,
 print.perturbgim_baseline <- function(x, ...) {
   ctx <- x$contexts
   label <- switch(x$method, mlp_shift = "MLP mean-shift model",
-                  observational = "observational prediction")
+                  observational = "observational prediction",
+                  naive = "naive closest-lower-dose prediction",
+                  additive = "additive (ridge) model of the mean shifts")
   cat(sprintf("<perturbgim_baseline> %s: %d variables, %d features\n",
               label, length(x$nodes), length(x$feature_names)))
   cat(sprintf("  trained on %d cells: %d perturbed contexts, %d observational cells (%s)\n",
@@ -226,6 +371,14 @@ print.perturbgim_baseline <- function(x, ...) {
     cat(sprintf("  MLP hidden layers [%s], %d Adam steps; final training MSE %s\n",
                 hidden, x$control$steps,
                 format(signif(x$trace$loss[nrow(x$trace)], 3))))
+  }
+  if (x$method == "additive") {
+    how <- if (is.null(x$cv)) "given" else
+      sprintf("chosen by leave-one-context-out CV over %d values", nrow(x$cv))
+    cat(sprintf("  ridge penalty lambda = %s (%s)\n", format(signif(x$lambda, 3)), how))
+  }
+  if (x$method == "naive") {
+    cat(naive_rule_text(x$dose), "\n", sep = "")
   }
   invisible(x)
 }
@@ -274,26 +427,37 @@ baseline_check_layers <- function(x, arg = rlang::caller_arg(x),
 
 # Training shifts, standardisation and the Adam loop of the MLP.
 baseline_fit_mlp <- function(data, control) {
+  shifts <- baseline_training_shifts(data)
+  std <- baseline_standardise(data$features)
+  sizes <- c(ncol(std$z), control$hidden, ncol(shifts))
+  fit <- baseline_train_adam(std$z, shifts, sizes, control$learning_rate,
+                             control$steps)
+  list(shifts = shifts, feature_center = std$center, feature_scale = std$scale,
+       network = fit$network, control = control, trace = fit$trace)
+}
+
+# Shift of the mean of each perturbed context from the observational mean,
+# one row per feature row (in their order).
+baseline_training_shifts <- function(data) {
   f <- data$features
-  x0 <- data$x[data$observational, , drop = FALSE]
-  mean0 <- colMeans(x0)
-  # Mean of each perturbed context, in the order of the feature rows.
+  mean0 <- colMeans(data$x[data$observational, , drop = FALSE])
   sums <- rowsum(data$x[!data$observational, , drop = FALSE],
                  data$context[!data$observational], reorder = FALSE)
   counts <- as.vector(table(data$context[!data$observational])[rownames(sums)])
   means <- sums / counts
-  shifts <- sweep(means[rownames(f), , drop = FALSE], 2L, mean0)
-  # Standardised as gim_fit() does (R/fit.R), so both see the same inputs. A
-  # constant column carries no information: dividing by 1 keeps it at 0.
+  sweep(means[rownames(f), , drop = FALSE], 2L, mean0)
+}
+
+# Standardised as gim_fit() does (R/fit.R), so that every model sees the same
+# inputs. A constant column carries no information: dividing by 1 keeps it
+# at 0.
+baseline_standardise <- function(f) {
   center <- colMeans(f)
   scale <- apply(f, 2L, stats::sd)
   scale[!is.finite(scale) | scale < 1e-12] <- 1
   z <- sweep(sweep(f, 2L, center), 2L, scale, "/")
-  sizes <- c(ncol(f), control$hidden, ncol(shifts))
-  fit <- baseline_train_adam(z, shifts, sizes, control$learning_rate, control$steps)
   names(center) <- names(scale) <- colnames(f)
-  list(shifts = shifts, feature_center = center, feature_scale = scale,
-       network = fit$network, control = control, trace = fit$trace)
+  list(z = z, center = center, scale = scale)
 }
 
 baseline_glorot <- function(sizes) {
@@ -393,6 +557,9 @@ baseline_shifts <- function(object, newdata) {
   }
   z <- sweep(sweep(newdata, 2L, object$feature_center), 2L,
              object$feature_scale, "/")
+  if (object$method == "additive") {
+    return(additive_predict(object, z))
+  }
   h <- baseline_mlp_forward(object$network, z)
   unname(h[[length(h)]])
 }

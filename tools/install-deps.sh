@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
   libopenblas0
   qpdf
   pandoc
-  r-cran-cli r-cran-rlang r-cran-matrix r-cran-testthat r-cran-withr r-cran-jsonlite
+  r-cran-cli r-cran-rlang r-cran-matrix r-cran-ggplot2 r-cran-testthat r-cran-withr r-cran-jsonlite
   r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-energy
   r-bioc-graph r-bioc-rbgl r-cran-igraph
   # readers: AnnData (.h5ad) files and Bioconductor containers

@@ -276,3 +276,20 @@ test_that("the print method summarises the fit", {
   obs <- fit_baseline(toy$x, toy$context, toy$features, method = "observational")
   expect_snapshot(print(obs))
 })
+
+test_that("n may give one count per context", {
+  set.seed(14)
+  toy <- toy_data(n_contexts = 4, n_cells = 5, n_obs = 10)
+  fit <- fit_baseline(toy$x, toy$context, toy$features, method = "observational")
+  s <- predict(fit, toy$features[1:2, ], n = c(3, 6))
+  expect_identical(attr(s, "context"), rep(rownames(toy$features)[1:2], c(3, 6)))
+  x0 <- toy$x[toy$context %in% c("ctrl", "dmso"), ]
+  expect_true(all(s[, "a"] %in% x0[, "a"]))
+  # Equal counts draw as one count does.
+  set.seed(15)
+  a <- predict(fit, toy$features[1:2, ], n = c(4, 4))
+  set.seed(15)
+  expect_identical(a, predict(fit, toy$features[1:2, ], n = 4))
+  expect_snapshot(error = TRUE, predict(fit, toy$features[1:2, ], n = c(1, 2, 3)))
+  expect_snapshot(error = TRUE, predict(fit, toy$features[1:2, ], n = c(1, 0)))
+})

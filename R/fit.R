@@ -37,8 +37,22 @@
 #' @param features Numeric matrix, one row per perturbed context, rownames
 #'   the context labels.
 #' @param mechanism,intervention See Details.
-#' @param control A [gim_control()] list.
+#' @param control A [gim_control()] list. With `init`, the default is the
+#'   control of `init`; give one with more `steps` to train longer.
 #' @param verbose Show a progress bar and messages.
+#' @param init A `gim` fit to continue training from (for example an
+#'   interrupted fit, or one read back from a `checkpoint` file), fitted on
+#'   the same genes and features. Training resumes at its step with its
+#'   parameters, optimiser state, augmented-Lagrangian coefficients, random
+#'   number stream and held-out cells, so an interrupted fit resumed to the
+#'   same `steps` equals the uninterrupted one exactly. `mechanism` and
+#'   `intervention` default to those of `init`.
+#' @param checkpoint A file path: every `checkpoint_every` steps (and when
+#'   training stops or is interrupted) the fit so far is saved there with
+#'   [saveRDS()] (written to a temporary file first, then renamed, so the
+#'   file always holds a complete fit). Resume with `init = readRDS(path)`.
+#' @param checkpoint_every Steps between checkpoints (rounded up to whole
+#'   chunks of `control$check_every` steps).
 #' @return A `gim` object: a plain list with the fitted parameters (see
 #'   [causal_graph()], [edge_probabilities()], [intervention_targets()]), the
 #'   training `trace` (a data frame by chunk), the training contexts and the
@@ -65,11 +79,20 @@ gim_fit <- function(x, ...) UseMethod("gim_fit")
 gim_fit.default <- function(x, context, features,
                             mechanism = c("mlp", "linear", "zilognormal"),
                             intervention = c("hard", "shift"),
-                            control = gim_control(), verbose = TRUE, ...) {
+                            control = gim_control(), verbose = TRUE,
+                            init = NULL, checkpoint = NULL, checkpoint_every = 1000L,
+                            ...) {
   rlang::check_dots_empty()
   call <- match.call()
+  if (!is.null(init)) {
+    check_init(init)
+    if (missing(mechanism)) mechanism <- init$mechanism
+    if (missing(intervention)) intervention <- init$intervention
+    if (missing(control)) control <- init$control
+  }
   mechanism <- rlang::arg_match(mechanism)
   intervention <- rlang::arg_match(intervention)
+  checkpoint <- check_checkpoint(checkpoint, checkpoint_every)
   if (!inherits(control, "gim_control")) {
     cli::cli_abort("{.arg control} must be made by {.fn gim_control}, not {.obj_type_friendly {control}}.")
   }
@@ -85,8 +108,10 @@ gim_fit.default <- function(x, context, features,
   }
   context <- check_context(context, nrow(x))
   features <- check_features(features, context)
-  design <- training_design(x, context, features, control)
-  fit_engine(design, mechanism, intervention, control, nodes, verbose, call)
+  if (!is.null(init)) check_init_matches(init, mechanism, intervention, nodes, features)
+  held <- if (!is.null(init) && identical(init$state$n_cells, nrow(x))) init$state$heldout_cells
+  design <- training_design(x, context, features, control, held)
+  fit_engine(design, mechanism, intervention, control, nodes, verbose, call, init, checkpoint)
 }
 
 check_context <- function(context, n, call = rlang::caller_env()) {
@@ -138,14 +163,16 @@ check_features <- function(features, context, call = rlang::caller_env()) {
 
 # Cells sorted by context (perturbed contexts in the order of `features`,
 # then observational ones), the held-out split and standardised features.
-training_design <- function(x, context, features, control) {
+training_design <- function(x, context, features, control, held = NULL) {
   perturbed <- rownames(features)
   observational <- setdiff(unique(context), perturbed)
   levels <- c(perturbed, observational)
   n <- nrow(x)
-  n_hold <- if (control$holdout < 1) round(control$holdout * n) else control$holdout
-  n_hold <- max(0L, min(as.integer(n_hold), floor(n / 10)))
-  held <- if (n_hold > 0) sample.int(n, n_hold) else integer()
+  if (is.null(held)) {
+    n_hold <- if (control$holdout < 1) round(control$holdout * n) else control$holdout
+    n_hold <- max(0L, min(as.integer(n_hold), floor(n / 10)))
+    held <- if (n_hold > 0) sample.int(n, n_hold) else integer()
+  }
   is_held <- seq_len(n) %in% held
   center <- colMeans(features)
   scale <- apply(features, 2, stats::sd)
@@ -161,32 +188,46 @@ training_design <- function(x, context, features, control) {
          features = unname(z))
   }
   counts <- table(factor(context, levels = levels))
-  list(train = block(!is_held), heldout = block(is_held),
+  list(train = block(!is_held), heldout = block(is_held), heldout_cells = held, n_cells = n,
        contexts = data.frame(context = levels, n_cells = as.integer(counts),
                              perturbed = levels %in% perturbed, row.names = NULL),
        features = features, center = center, scale = scale)
 }
 
-fit_engine <- function(design, mechanism, intervention, control, nodes, verbose, call) {
+fit_engine <- function(design, mechanism, intervention, control, nodes, verbose, call,
+                       init = NULL, checkpoint = NULL) {
   d <- length(nodes)
   p <- ncol(design$features)
   settings <- engine_settings(control, mechanism, intervention, d, p)
   blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
-  par <- init_parameters(blocks, design$train$x, mechanism, nodes)
-  seed <- floor(stats::runif(1) * 2^32)
-  state <- list(par = par, m = numeric(length(par)), v = numeric(length(par)),
-                step = 0L, lambda = settings$lambda, mu = settings$mu, seed = seed,
-                heldout = -Inf)
-  trained <- train_chunks(state, design, settings, control, verbose)
+  state <- if (is.null(init)) {
+    par <- init_parameters(blocks, design$train$x, mechanism, nodes)
+    seed <- floor(stats::runif(1) * 2^32)
+    list(par = par, m = numeric(length(par)), v = numeric(length(par)),
+         step = 0L, lambda = settings$lambda, mu = settings$mu, seed = seed,
+         heldout = -Inf, trace = NULL)
+  } else {
+    resume_state(init, engine_length(blocks))
+  }
+  save <- if (!is.null(checkpoint)) {
+    function(state) {
+      save_checkpoint(new_gim(state, design, blocks, settings, control, mechanism,
+                              intervention, nodes, call), checkpoint$path)
+    }
+  }
+  trained <- train_chunks(state, design, settings, control, verbose, save, checkpoint$every)
   new_gim(trained, design, blocks, settings, control, mechanism, intervention, nodes, call)
 }
 
 # The training loop: C runs `check_every` steps per call; between calls R
 # updates the augmented Lagrangian, the progress bar and the trace.
-train_chunks <- function(state, design, settings, control, verbose) {
-  rows <- list()
+train_chunks <- function(state, design, settings, control, verbose, save = NULL,
+                         save_every = Inf) {
+  rows <- if (!is.null(state$trace) && nrow(state$trace)) list(state$trace) else list()
   interrupted <- FALSE
-  started <- proc.time()[["elapsed"]]
+  # Seconds continue from a resumed fit's trace.
+  started <- proc.time()[["elapsed"]] - (if (length(rows)) max(state$trace$seconds) else 0)
+  saved_at <- state$step
   if (verbose) {
     pb_objective <- NA_real_
     pb_acyclicity <- NA_real_
@@ -225,6 +266,12 @@ train_chunks <- function(state, design, settings, control, verbose) {
         seconds = proc.time()[["elapsed"]] - started
       )
       state <<- state
+      if (!is.null(save) && (state$step %/% save_every > saved_at %/% save_every ||
+                             state$step >= control$steps)) {
+        state$trace <- do.call(rbind, rows)
+        save(state)
+        saved_at <<- state$step
+      }
       if (verbose) {
         pb_objective <<- last[1]
         pb_acyclicity <<- last[3]
@@ -236,12 +283,13 @@ train_chunks <- function(state, design, settings, control, verbose) {
     interrupted <<- TRUE
   })
   if (verbose) cli::cli_progress_done(id = pb)
+  state$trace <- do.call(rbind, rows) %||% data.frame()
+  if (interrupted && !is.null(save) && state$step > saved_at) save(state)
   if (interrupted) {
     cli::cli_warn(c("Training was interrupted after step {state$step} of {control$steps}.",
                     "i" = "The fit holds the parameters of the last complete chunk."),
                   class = "perturbgim_interrupted")
   }
-  state$trace <- do.call(rbind, rows) %||% data.frame()
   rownames(state$trace) <- NULL
   state$interrupted <- interrupted
   state
@@ -313,10 +361,12 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
     theta = parts$theta, phi = parts$phi,
     feature_center = design$center, feature_scale = design$scale,
     features = design$features, contexts = design$contexts,
-    control = control, trace = state$trace,
+    control = control, trace = state$trace %||% data.frame(),
     state = list(par = state$par, adam_m = state$m, adam_v = state$v, step = state$step,
                  lambda = state$lambda, mu = state$mu, seed = state$seed,
-                 heldout = state$heldout, interrupted = state$interrupted),
+                 heldout = state$heldout, interrupted = isTRUE(state$interrupted),
+                 heldout_cells = design$heldout_cells, n_cells = design$n_cells),
+    format_version = gim_format_version,
     n_obs = nrow(design$train$x), log_likelihood = ll, n_parameters = length(state$par),
     version = as.character(utils::packageVersion("perturbgim")), call = call
   ), class = "gim")

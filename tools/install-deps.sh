@@ -15,6 +15,8 @@ DEBIAN_PACKAGES=(
   r-cran-cli r-cran-rlang r-cran-matrix r-cran-ggplot2 r-cran-testthat r-cran-withr r-cran-jsonlite
   r-cran-roxygen2 r-cran-knitr r-cran-rmarkdown r-cran-energy
   r-bioc-graph r-bioc-rbgl r-cran-igraph
+  # parallel back-ends of gim_tune()
+  r-bioc-biocparallel
   # readers: AnnData (.h5ad) files and Bioconductor containers
   r-cran-hdf5r r-bioc-singlecellexperiment r-bioc-summarizedexperiment r-bioc-s4vectors
   # pcalg (needed by the CRAN package SID, our SID reference) builds from

@@ -1,16 +1,6 @@
 # gim_fit(): inputs, reproducibility, thread independence, the trace and
 # the fit object, on small synthetic problems.
 
-small_bench <- function(mechanism = "linear", intervention = "hard", seed = 1) {
-  withr::local_seed(seed)
-  simulate_gim_benchmark(d = 5, mechanism = mechanism, intervention = intervention,
-                         n_perturbations = 4, n_test_perturbations = 1, n_cells = 20,
-                         n_observational = 100, n_components = 3)
-}
-quick_control <- function(steps = 60, ...) {
-  gim_control(steps = steps, n_mc = 4, gim_hidden = 6, check_every = 20, n_threads = 1, ...)
-}
-
 test_that("set.seed reproduces a fit exactly", {
   b <- small_bench()
   fit_once <- function() {
@@ -151,21 +141,7 @@ test_that("the engine's .Call boundary rejects malformed input", {
 
 test_that("an interrupt returns the fit of the last complete chunk, with a warning", {
   b <- small_bench()
-  calls <- 0L
-  real_chunk <- train_chunk
-  # testthat 3.1.6 (Debian's) has no local_mocked_bindings(): swap the
-  # binding in the namespace by hand and put it back afterwards.
-  ns <- asNamespace("perturbgim")
-  unlockBinding("train_chunk", ns)
-  assign("train_chunk", function(...) {
-    calls <<- calls + 1L
-    if (calls == 3L) rlang::interrupt()   # as if Ctrl-C arrived in chunk 3
-    real_chunk(...)
-  }, envir = ns)
-  withr::defer({
-    assign("train_chunk", real_chunk, envir = ns)
-    lockBinding("train_chunk", ns)
-  })
+  local_interrupt_at_chunk(3L)   # as if Ctrl-C arrived in chunk 3
   set.seed(11)
   expect_warning(
     fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",

@@ -15,7 +15,14 @@
 #   PERTURBGIM_BENCH_SEEDS       data set seeds, e.g. "1,2,3" (default) or "1:5"
 #   PERTURBGIM_BENCH_STEPS       GIM training steps (default: gim_control()'s, 30,000)
 #   PERTURBGIM_BENCH_MECHANISMS  "linear,mlp" (default) or one of them
-#   PERTURBGIM_BENCH_OUT         directory for the CSV tables (default "bench-results")
+#   PERTURBGIM_BENCH_OUT         directory for the CSV tables and the fits (default "bench-results")
+#   PERTURBGIM_BENCH_THREADS     threads per GIM fit (default: gim_control()'s)
+#   PERTURBGIM_BENCH_FIT_ONLY    "1": only fit (and save) the GIM models, no evaluation
+#
+# GIM fits are saved under <out>/fits/ and checkpointed every 1,000 steps, so
+# an interrupted run continues where it stopped, and the fits of a long
+# protocol can be made by several processes at once (one per mechanism and
+# seed, with PERTURBGIM_BENCH_FIT_ONLY=1), then evaluated by one last run.
 suppressPackageStartupMessages(library(perturbgim))
 options(width = 160)
 
@@ -47,6 +54,10 @@ mechanisms <- trimws(strsplit(Sys.getenv("PERTURBGIM_BENCH_MECHANISMS", "linear,
                               ",", fixed = TRUE)[[1]])
 stopifnot(all(mechanisms %in% c("linear", "mlp")))
 out_dir <- Sys.getenv("PERTURBGIM_BENCH_OUT", "bench-results")
+threads <- env_integers("PERTURBGIM_BENCH_THREADS", as.character(gim_control()$n_threads))[1]
+fit_only <- identical(Sys.getenv("PERTURBGIM_BENCH_FIT_ONLY"), "1")
+fit_dir <- file.path(out_dir, "fits")
+dir.create(fit_dir, recursive = TRUE, showWarnings = FALSE)
 splits <- c(in_distribution = "train", partly_ood = "test_partly_ood",
             fully_ood = "test_fully_ood")
 # Every prediction has as many cells as the observational sample (800), which
@@ -77,16 +88,44 @@ quietly <- function(expr) {
   })
 }
 
+# The GIM fit of one data set: read from <out>/fits/ when a finished one is
+# there, resumed from its checkpoint when one is, fitted otherwise. The
+# training time is the trace's (summed over resumed runs).
+gim_for <- function(tr, mechanism, seed) {
+  stem <- file.path(fit_dir, sprintf("gim_%s_seed%d_steps%d", mechanism, seed, steps))
+  done <- paste0(stem, ".rds")
+  checkpoint <- paste0(stem, "_checkpoint.rds")
+  if (file.exists(done)) return(readRDS(done))
+  init <- if (file.exists(checkpoint)) readRDS(checkpoint)
+  if (!is.null(init)) {
+    cat(sprintf("  %-6s seed %d: resuming at step %d\n", mechanism, seed, init$state$step))
+  }
+  set.seed(seed)
+  fit <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism, intervention = "hard",
+                 control = gim_control(steps = steps, n_threads = threads),
+                 verbose = interactive(), init = init, checkpoint = checkpoint)
+  if (!isTRUE(fit$state$interrupted)) {
+    saveRDS(fit, done)
+    unlink(checkpoint)
+  }
+  fit
+}
+
 run_setting <- function(mechanism, seed) {
   set.seed(seed)
   bench <- simulate_gim_benchmark("er", mechanism, "hard")
   tr <- bench$train
-  set.seed(seed)
-  fit <- NULL
-  fit_s <- elapsed(fit <- gim_fit(tr$x, tr$context, tr$features,
-                                  mechanism = mechanism, intervention = "hard",
-                                  control = gim_control(steps = steps),
-                                  verbose = interactive()))
+  fit <- gim_for(tr, mechanism, seed)
+  fit_s <- max(fit$trace$seconds)
+  if (isTRUE(fit$state$interrupted)) {
+    cat(sprintf("  %-6s seed %d: interrupted at step %d; run again to resume\n",
+                mechanism, seed, fit$state$step))
+    quit(save = "no", status = 130)
+  }
+  if (fit_only) {
+    cat(sprintf("  %-6s seed %d: GIM fit %.0f s (%d steps)\n", mechanism, seed, fit_s, steps))
+    return(NULL)
+  }
   set.seed(seed)
   mlp_s <- elapsed(mlp <- fit_baseline(tr$x, tr$context, tr$features, "mlp_shift"))
   obs <- fit_baseline(tr$x, tr$context, tr$features, "observational")
@@ -141,13 +180,14 @@ run_setting <- function(mechanism, seed) {
 
 cat(sprintf("perturbgim %s, %s; %d GIM steps, seeds %s, %d threads\n",
             utils::packageVersion("perturbgim"), R.version.string, steps,
-            paste(seeds, collapse = ","), getOption("perturbgim.threads", 2L)))
+            paste(seeds, collapse = ","), threads))
 results <- list()
 for (mechanism in mechanisms) {
   for (seed in seeds) {
     results[[length(results) + 1L]] <- run_setting(mechanism, seed)
   }
 }
+if (fit_only) quit(save = "no")
 graphs <- do.call(rbind, lapply(results, `[[`, "graph"))
 contexts <- do.call(rbind, lapply(results, `[[`, "contexts"))
 rownames(contexts) <- NULL

@@ -81,6 +81,17 @@
 #'   which the objective counts as converged.
 #' @param holdout Held-out cells for the convergence test: a count (at least
 #'   1), or a fraction in `(0, 1)`. At most a tenth of the cells is held out.
+#' @param minibatch `NULL` (the default: every step uses all training cells,
+#'   the paper's estimator) or a number of cells: each chunk of
+#'   `check_every` steps then trains on a fresh random subset of about that
+#'   many training cells, drawn within every context in proportion to its
+#'   size (at least one cell each), with the likelihood scaled by (training
+#'   cells) / (subset size) so that it keeps its weight against the priors.
+#'   A step then costs time in proportion to the subset, and a sparse or
+#'   on-disk (DelayedArray, HDF5Array) `x` is only densified one subset at a
+#'   time. An approximation: it adds noise to the gradient; see
+#'   `bench/scale.R` for its effect. Subsets are drawn from the fit's seed, so
+#'   `set.seed()` still reproduces the fit.
 #' @param graph_gradient `"straight_through"` or `"relaxed"` (see Details).
 #' @param n_threads OpenMP threads; results do not depend on it.
 #' @return A list of class `gim_control`.
@@ -97,7 +108,7 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
                         prior_var_sigma = 4, prior_var_phi = 0.1, psi_sd = 0.1,
                         power_iterations = 30L, lambda_init = 0, mu_init = 1e-9,
                         check_every = 100L, convergence_tol = 1e-3,
-                        holdout = 100L,
+                        holdout = 100L, minibatch = NULL,
                         graph_gradient = c("straight_through", "relaxed"),
                         n_threads = default_threads()) {
   beta_I_schedule <- rlang::arg_match(beta_I_schedule)
@@ -152,6 +163,7 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
     check_every = check_count(check_every, "check_every"),
     convergence_tol = nonneg(convergence_tol, "convergence_tol"),
     holdout = as.double(holdout),
+    minibatch = if (is.null(minibatch)) NULL else check_count(minibatch, "minibatch", min = 2L),
     graph_gradient = graph_gradient,
     n_threads = resolve_threads(n_threads)
   )

@@ -97,11 +97,7 @@ gim_fit.default <- function(x, context, features,
     cli::cli_abort("{.arg control} must be made by {.fn gim_control}, not {.obj_type_friendly {control}}.")
   }
   check_flag(verbose)
-  x <- as_sample_matrix(x, "x", min_rows = 2L)
-  if (mechanism == "zilognormal" && any(x < 0)) {
-    cli::cli_abort(c("{.arg x} must be non-negative for {.val zilognormal} mechanisms.",
-                     "i" = "Use log-normalised counts (e.g. {.fn preprocess_perturbation})."))
-  }
+  x <- as_cell_source(x, "x", min_rows = 2L, non_negative = mechanism == "zilognormal")
   nodes <- colnames(x) %||% paste0("x", seq_len(ncol(x)))
   if (anyDuplicated(nodes)) {
     cli::cli_abort("{.arg x} has duplicated column names: {.val {unique(nodes[duplicated(nodes)])}}.")
@@ -177,21 +173,81 @@ training_design <- function(x, context, features, control, held = NULL) {
   center <- colMeans(features)
   scale <- apply(features, 2, stats::sd)
   scale[!is.finite(scale) | scale < 1e-12] <- 1
-  z <- sweep(sweep(features, 2, center), 2, scale, "/")
-  block <- function(keep) {
-    f <- factor(context[keep], levels = levels)
-    o <- order(as.integer(f))
-    counts <- tabulate(as.integer(f), nbins = length(levels))
-    list(x = x[keep, , drop = FALSE][o, , drop = FALSE],
-         start = as.integer(c(0, cumsum(counts))),
-         n_perturbed = length(perturbed) + 0,
-         features = unname(z))
+  z <- unname(sweep(sweep(features, 2, center), 2, scale, "/"))
+  ctx <- as.integer(factor(context, levels = levels))
+  # Rows of x sorted by context, and the context blocks' starts.
+  sorted_rows <- function(keep) {
+    rows <- which(keep)
+    rows[order(ctx[rows])]
   }
+  block <- function(rows, weight = 1) {
+    counts <- tabulate(ctx[rows], nbins = length(levels))
+    list(x = cell_rows(x, rows), start = as.integer(c(0, cumsum(counts))),
+         n_perturbed = length(perturbed) + 0, features = z, weight = weight)
+  }
+  train_rows <- sorted_rows(!is_held)
+  minibatch <- control$minibatch
+  if (!is.null(minibatch) && minibatch >= length(train_rows)) minibatch <- NULL
   counts <- table(factor(context, levels = levels))
-  list(train = block(!is_held), heldout = block(is_held), heldout_cells = held, n_cells = n,
+  list(train = if (is.null(minibatch)) block(train_rows),
+       heldout = block(sorted_rows(is_held)),
+       batch = if (!is.null(minibatch)) {
+         function(seed) block_minibatch(train_rows, ctx, minibatch, seed, block)
+       },
+       block_of = block, train_rows = train_rows, n_train = length(train_rows),
+       heldout_cells = held, n_cells = n,
        contexts = data.frame(context = levels, n_cells = as.integer(counts),
                              perturbed = levels %in% perturbed, row.names = NULL),
        features = features, center = center, scale = scale)
+}
+
+# A minibatch of about `size` training cells, drawn within each context in
+# proportion to its size (at least one cell per context), with the cell
+# weight N / B that keeps the likelihood on the scale of all N cells. The
+# draw is a function of `seed` alone; R's random number stream is left as it
+# was.
+block_minibatch <- function(train_rows, ctx, size, seed, block) {
+  by_ctx <- split(train_rows, ctx[train_rows])
+  n <- length(train_rows)
+  picked <- with_private_seed(seed, lapply(by_ctx, function(rows) {
+    take <- min(length(rows), max(1L, round(size * length(rows) / n)))
+    rows[sort.int(sample.int(length(rows), take))]
+  }))
+  rows <- unlist(picked, use.names = FALSE)
+  block(rows, weight = n / length(rows))
+}
+
+with_private_seed <- function(seed, expr) {
+  had <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
+  if (had) old <- get(".Random.seed", envir = globalenv(), inherits = FALSE)
+  on.exit(if (had) assign(".Random.seed", old, envir = globalenv())
+          else rm(".Random.seed", envir = globalenv()))
+  set.seed(seed)
+  expr
+}
+
+# The training cells for one chunk of steps: all of them, or a minibatch
+# keyed by the fit's seed and the chunk's first step.
+chunk_data <- function(design, state) {
+  if (is.null(design$batch)) return(design$train)
+  design$batch((state$seed + state$step) %% .Machine$integer.max)
+}
+
+# Per-cell log-likelihood at the point estimate over all training cells,
+# read a block at a time when they are not held in memory.
+training_point_loglik <- function(design, par, settings) {
+  if (!is.null(design$train)) {
+    return(.Call(pg_gim_point_loglik, design$train, par, settings))
+  }
+  rows <- design$train_rows
+  step <- max(1L, 100000L %/% max(1L, settings$d))
+  total <- 0
+  for (from in seq(1L, length(rows), by = step)) {
+    part <- rows[seq.int(from, min(length(rows), from + step - 1L))]
+    data <- design$block_of(part)
+    total <- total + .Call(pg_gim_point_loglik, data, par, settings) * length(part)
+  }
+  total / length(rows)
 }
 
 fit_engine <- function(design, mechanism, intervention, control, nodes, verbose, call,
@@ -201,7 +257,9 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   settings <- engine_settings(control, mechanism, intervention, d, p)
   blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
   state <- if (is.null(init)) {
-    par <- init_parameters(blocks, design$train$x, mechanism, nodes)
+    # Gene means for the output biases: all training cells, or a minibatch.
+    init_cells <- (design$train %||% chunk_data(design, list(seed = 0, step = 0)))$x
+    par <- init_parameters(blocks, init_cells, mechanism, nodes)
     seed <- floor(stats::runif(1) * 2^32)
     list(par = par, m = numeric(length(par)), v = numeric(length(par)),
          step = 0L, lambda = settings$lambda, mu = settings$mu, seed = seed,
@@ -243,7 +301,7 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       n <- min(control$check_every, control$steps - state$step)
       settings$lambda <- state$lambda
       settings$mu <- state$mu
-      res <- train_chunk(design$train, state, settings, n)
+      res <- train_chunk(chunk_data(design, state), state, settings, n)
       if (nzchar(res$status)) stop_nonfinite(res$status, state$step + nrow(res$trace) + 1L)
       last <- res$trace[nrow(res$trace), ]
       heldout <- heldout_loglik(design$heldout, res$par, settings, last, state$seed)
@@ -352,7 +410,7 @@ is_dag <- function(g) {
 new_gim <- function(state, design, blocks, settings, control, mechanism, intervention,
                     nodes, call) {
   parts <- unflatten_parameters(state$par, blocks, nodes)
-  ll <- .Call(pg_gim_point_loglik, design$train, state$par, settings) * nrow(design$train$x)
+  ll <- training_point_loglik(design, state$par, settings) * design$n_train
   structure(list(
     mechanism = mechanism, intervention = intervention, nodes = nodes,
     feature_names = colnames(design$features),
@@ -367,7 +425,7 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
                  heldout = state$heldout, interrupted = isTRUE(state$interrupted),
                  heldout_cells = design$heldout_cells, n_cells = design$n_cells),
     format_version = gim_format_version,
-    n_obs = nrow(design$train$x), log_likelihood = ll, n_parameters = length(state$par),
+    n_obs = design$n_train, log_likelihood = ll, n_parameters = length(state$par),
     version = as.character(utils::packageVersion("perturbgim")), call = call
   ), class = "gim")
 }

@@ -82,7 +82,8 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->alloc = r_scratch;
 }
 
-/* data = list(x = n x d matrix, start = K + 1 integers, n_perturbed, features). */
+/* data = list(x = n x d matrix, start = K + 1 integers, n_perturbed, features,
+ * optional weight). */
 static void read_data(SEXP data, const gim_settings *s, gim_data *D)
 {
     if (TYPEOF(data) != VECSXP) Rf_error("`data` must be a list.");
@@ -113,6 +114,15 @@ static void read_data(SEXP data, const gim_settings *s, gim_data *D)
             if (xc[e] < 0) Rf_error("`data$x` must be non-negative for zilognormal mechanisms.");
     D->n = n; D->d = d; D->K = K; D->Kp = Kp;
     D->xc = xc; D->start = st; D->feat = REAL(feat);
+    /* Optional cell weight (minibatches); absent means 1. */
+    SEXP names = Rf_getAttrib(data, R_NamesSymbol);
+    D->weight = 1.0;
+    for (R_xlen_t i = 0; i < XLENGTH(data); i++)
+        if (strcmp(CHAR(STRING_ELT(names, i)), "weight") == 0) {
+            D->weight = pg_scalar_double(VECTOR_ELT(data, i), "data$weight");
+            if (!(D->weight > 0) || !isfinite(D->weight))
+                Rf_error("`data$weight` must be a positive number.");
+        }
     size_t Kd = (size_t) K * d;
     D->cnt = (double *) R_alloc(Kd, sizeof(double));
     D->n0 = (double *) R_alloc(Kd, sizeof(double));

@@ -51,6 +51,8 @@ typedef struct {
     int n, d, K, Kp;
     const double *xc;             /* n x d, column-major (a gene's cells contiguous) */
     const int *start;             /* K + 1 block starts */
+    double weight;                /* each cell's log-likelihood counts this many
+                                   * times: N / B for a minibatch of B of N cells */
     const double *feat;           /* Kp x p, column-major, standardised */
     /* Sufficient statistics per context and gene (index k + K * j); for
      * zilognormal, s1/s2 are sums of log x and (log x)^2 over positive cells. */

@@ -5,7 +5,8 @@
  *
  * where Lobs_kj sums log p(x_j | parents) over the cells of context k and
  * Lint^{mk}_kj the intervened log-density with the parameters psi^{mk}
- * (i = 0 in observational contexts). Three facts make this cheap without
+ * (i = 0 in observational contexts), times the data's cell weight (1, or
+ * N / B for a minibatch of B of N cells). Three facts make this cheap without
  * changing the estimator:
  *
  * 1. Lobs_kj depends on sample m only through column j of G^m, its parent
@@ -458,7 +459,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
             }
             lm += lj;
         }
-        P->ell[m] = lm;
+        P->ell[m] = D->weight * lm;
     }
     double mx = -INFINITY;
     for (int m = 0; m < M; m++) if (P->ell[m] > mx) mx = P->ell[m];
@@ -478,7 +479,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         double v = exp(-2.0 * ls), pz = sigmoid(zl);
         double g_ls = 0.0, g_zl = 0.0;
         for (int m = 0; m < M; m++) {
-            double wm = P->w[m];
+            double wm = P->w[m] * D->weight;      /* d LL / d l_m, cells weighted */
             if (wm == 0.0) continue;
             size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
             for (int k = 0; k < K; k++) {
@@ -601,7 +602,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                 if (!P->want_graph) continue;
                 for (int a = 0; a < nm; a++) {
                     int m = members[a];
-                    double wm = P->w[m] * v;
+                    double wm = P->w[m] * D->weight * v;
                     for (int i = 0; i < d; i++) {
                         if (i == j) continue;
                         const double *e1 = E1 + (size_t) K * i, *e0 = E0 + (size_t) K * i;

@@ -344,5 +344,5 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
     gim_pass P = { 1, G, 1, ti, { ps[0], ps[1], ps[2] }, 0, 0, 0,
                    &ell, &w, 0.0, 0, NULL, { NULL, NULL, NULL }, NULL };
     gim_pass_run(s, L, D, par, &P, NULL);
-    return D->n > 0 ? P.loglik / D->n : 0.0;
+    return D->n > 0 ? P.loglik / (D->n * D->weight) : 0.0;
 }

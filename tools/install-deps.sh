@@ -19,6 +19,8 @@ DEBIAN_PACKAGES=(
   r-bioc-biocparallel
   # on-disk and delayed expression matrices (gim_fit input, bench/scale.R)
   r-bioc-delayedarray r-bioc-hdf5array
+  # Seurat objects (gim_fit() and predict() methods, the Seurat vignette)
+  r-cran-seuratobject r-cran-seurat
   # readers: AnnData (.h5ad) files and Bioconductor containers
   r-cran-hdf5r r-bioc-singlecellexperiment r-bioc-summarizedexperiment r-bioc-s4vectors
   # pcalg (needed by the CRAN package SID, our SID reference) builds from

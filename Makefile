@@ -7,7 +7,7 @@ PKG     := perturbgim
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(PKG)_$(VERSION).tar.gz
 
-.PHONY: deps document install test check bench bench-data demo sanitize clean
+.PHONY: deps document install test check bench bench-data demo sanitize valgrind clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -51,6 +51,28 @@ sanitize: deps
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(RSCRIPT) tools/run-tests.R
+
+# The package installed into a private library, then the tests that drive
+# the engine's C code (test-engine-math, test-gradients, test-fit; see
+# tools/valgrind-tests.R; VALGRIND_TESTS=all for the whole suite, which takes
+# many hours under valgrind) run with R under valgrind. Any
+# invalid read/write, use of uninitialised memory or definite leak fails the
+# run; tools/valgrind-r.supp silences only R's, OpenBLAS's and libgomp's own
+# reports. The log is $(VALGRIND_LOG).
+VALGRIND_LIB  := /tmp/$(PKG)-valgrind-lib
+VALGRIND_LOG  ?= /tmp/$(PKG)-valgrind.log
+VALGRIND_OPTS ?= --error-exitcode=1 --leak-check=full --show-leak-kinds=definite \
+  --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tools/valgrind-r.supp \
+  --log-file=$(VALGRIND_LOG)
+valgrind: deps
+	@mkdir -p $(VALGRIND_LIB)
+	@$(R) CMD INSTALL --preclean --library=$(VALGRIND_LIB) --no-test-load . \
+	  > /tmp/$(PKG)-valgrind-install.log 2>&1 \
+	  || { cat /tmp/$(PKG)-valgrind-install.log; exit 1; }
+	@R_LIBS=$(VALGRIND_LIB) OMP_NUM_THREADS=2 \
+	  $(R) -d "valgrind $(VALGRIND_OPTS)" --vanilla --no-echo -f tools/valgrind-tests.R; \
+	  status=$$?; grep -E "ERROR SUMMARY|definitely lost|Invalid (read|write)" $(VALGRIND_LOG); \
+	  exit $$status
 
 clean:
 	@rm -rf check src/*.o src/*.so demo-output

@@ -237,7 +237,7 @@ fit_baseline <- function(x, context, features,
                                     "additive"),
                          control = baseline_control()) {
   call <- match.call()
-  method <- rlang::arg_match(method)
+  method <- arg_match_checked(method)
   if (!inherits(control, "perturbgim_baseline_control")) {
     cli::cli_abort(paste("{.arg control} must be made by {.fn baseline_control},",
                          "not {.obj_type_friendly {control}}."))
@@ -262,6 +262,23 @@ fit_baseline <- function(x, context, features,
   object$call <- call
   structure(object, class = c(paste0("perturbgim_baseline_", method),
                               "perturbgim_baseline"))
+}
+
+# A fit from fit_baseline(): called directly, the method must not read
+# fields of something else (base R errors, or a silent NULL method).
+check_baseline_fit <- function(object, arg = rlang::caller_arg(object),
+                               call = rlang::caller_env()) {
+  methods <- c("mlp_shift", "observational", "naive", "additive")
+  ok <- inherits(object, "perturbgim_baseline") && is.list(object) &&
+    is.character(object$method) && length(object$method) == 1L &&
+    object$method %in% methods && is.character(object$nodes) &&
+    is.matrix(object$observational) && is.numeric(object$observational) &&
+    nrow(object$observational) > 0L
+  if (!ok) {
+    cli::cli_abort("{.arg {arg}} must be a fit from {.fn fit_baseline}, not {.obj_type_friendly {object}}.",
+                   call = call)
+  }
+  invisible(object)
 }
 
 #' Predict perturbed cells with a baseline model
@@ -313,7 +330,8 @@ predict.perturbgim_baseline <- function(object, newdata = NULL, n = NULL,
                                         type = c("samples", "mean"),
                                         reference = NULL, ...) {
   rlang::check_dots_empty()
-  type <- rlang::arg_match(type)
+  check_baseline_fit(object)
+  type <- arg_match_checked(type)
   # One count keeps the message of check_count(); one per context is read as
   # predict.gim() reads it.
   if (!is.null(n) && length(n) <= 1L) n <- check_count(n)

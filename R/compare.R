@@ -110,11 +110,11 @@ gim_compare.default <- function(x, context, features, test,
                                 reference = NULL, on_error = c("warn", "stop"),
                                 verbose = TRUE, ...) {
   rlang::check_dots_empty()
-  methods <- unique(rlang::arg_match(methods, multiple = TRUE))
-  mechanism <- rlang::arg_match(mechanism)
-  intervention <- rlang::arg_match(intervention)
-  metrics <- rlang::arg_match(metrics, multiple = TRUE)
-  on_error <- rlang::arg_match(on_error)
+  methods <- unique(arg_match_checked(methods, multiple = TRUE))
+  mechanism <- arg_match_checked(mechanism)
+  intervention <- arg_match_checked(intervention)
+  metrics <- arg_match_checked(metrics, multiple = TRUE)
+  on_error <- arg_match_checked(on_error)
   if (!inherits(control, "gim_control")) {
     cli::cli_abort("{.arg control} must be made by {.fn gim_control}, not {.obj_type_friendly {control}}.")
   }

@@ -111,8 +111,8 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
                         holdout = 100L, minibatch = NULL,
                         graph_gradient = c("straight_through", "relaxed"),
                         n_threads = default_threads()) {
-  beta_I_schedule <- rlang::arg_match(beta_I_schedule)
-  graph_gradient <- rlang::arg_match(graph_gradient)
+  beta_I_schedule <- arg_match_checked(beta_I_schedule)
+  graph_gradient <- arg_match_checked(graph_gradient)
   nonneg <- function(v, arg) {
     if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) || v < 0) {
       cli::cli_abort("{.arg {arg}} must be a single number >= 0, not {describe_value(v)}.",
@@ -125,8 +125,9 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
     check_positive_number(v, arg, call = rlang::caller_env(2))
   }
   if (!is.numeric(gim_hidden) || length(gim_hidden) < 1L || length(gim_hidden) > 7L ||
-      anyNA(gim_hidden) || any(gim_hidden < 1) || any(gim_hidden != round(gim_hidden))) {
-    cli::cli_abort(paste("{.arg gim_hidden} must be 1 to 7 positive whole numbers",
+      anyNA(gim_hidden) || any(gim_hidden < 1) || any(gim_hidden > 1e5) ||
+      any(gim_hidden != round(gim_hidden))) {
+    cli::cli_abort(paste("{.arg gim_hidden} must be 1 to 7 whole numbers from 1 to 100,000",
                          "(hidden layer widths), not {describe_value(gim_hidden)}."))
   }
   mechanism_hidden <- check_count(mechanism_hidden, "mechanism_hidden")
@@ -159,7 +160,8 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
     psi_sd = nonneg(psi_sd, "psi_sd"),
     power_iterations = check_count(power_iterations, "power_iterations"),
     lambda_init = nonneg(lambda_init, "lambda_init"),
-    mu_init = nonneg(mu_init, "mu_init"),
+    # mu doubles at each update: starting at 0 it would never switch on.
+    mu_init = check_positive_number(mu_init, "mu_init"),
     check_every = check_count(check_every, "check_every"),
     convergence_tol = nonneg(convergence_tol, "convergence_tol"),
     holdout = as.double(holdout),

@@ -50,7 +50,7 @@ gim_evaluate <- function(predicted, observed, control = NULL,
                          progress = interactive()) {
   all_metrics <- eval(formals(sys.function())$metrics)
   explicit_metrics <- !missing(metrics)
-  metrics <- rlang::arg_match(metrics, all_metrics, multiple = TRUE)
+  metrics <- arg_match_checked(metrics, all_metrics, multiple = TRUE)
   if (is.null(control)) {
     if (explicit_metrics && "pearson_delta" %in% metrics) {
       cli::cli_abort("{.arg control} is needed for the {.val pearson_delta} metric.")

@@ -57,7 +57,7 @@ perturbation_features <- function(x, columns = NULL, control = NULL,
     columns <- enc$columns
     numeric <- enc$numeric
   } else {
-    numeric <- rlang::arg_match(numeric)
+    numeric <- arg_match_checked(numeric)
   }
   if (!is.character(columns) || !length(columns) || anyNA(columns)) {
     cli::cli_abort("{.arg columns} must be a character vector of column names.",

@@ -6,10 +6,7 @@
 gim_format_version <- 1L
 
 check_init <- function(init, call = rlang::caller_env()) {
-  if (!inherits(init, "gim")) {
-    cli::cli_abort("{.arg init} must be a {.cls gim} fit from {.fn gim_fit}, not {.obj_type_friendly {init}}.",
-                   call = call)
-  }
+  check_gim_fit(init, "init", call = call)
   format <- init$format_version
   if (is.null(format) || !identical(as.integer(format), gim_format_version)) {
     made_by <- init$version %||% "an unknown version"
@@ -67,6 +64,10 @@ check_checkpoint <- function(checkpoint, every, call = rlang::caller_env()) {
   if (!is.character(checkpoint) || length(checkpoint) != 1L || is.na(checkpoint) ||
       !nzchar(checkpoint)) {
     cli::cli_abort("{.arg checkpoint} must be a file path (one string) or NULL, not {.obj_type_friendly {checkpoint}}.",
+                   call = call)
+  }
+  if (dir.exists(checkpoint)) {
+    cli::cli_abort("{.arg checkpoint} must be a file path, not the folder {.path {checkpoint}}.",
                    call = call)
   }
   dir <- dirname(checkpoint)

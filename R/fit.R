@@ -90,8 +90,8 @@ gim_fit.default <- function(x, context, features,
     if (missing(intervention)) intervention <- init$intervention
     if (missing(control)) control <- init$control
   }
-  mechanism <- rlang::arg_match(mechanism)
-  intervention <- rlang::arg_match(intervention)
+  mechanism <- arg_match_checked(mechanism)
+  intervention <- arg_match_checked(intervention)
   checkpoint <- check_checkpoint(checkpoint, checkpoint_every)
   if (!inherits(control, "gim_control")) {
     cli::cli_abort("{.arg control} must be made by {.fn gim_control}, not {.obj_type_friendly {control}}.")

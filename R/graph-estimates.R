@@ -286,11 +286,19 @@ check_gim_fit <- function(fit, arg = rlang::caller_arg(fit),
     cli::cli_abort(c("{.arg {arg}} is not a complete {.cls gim} fit.",
                      "x" = "It lacks {.field {missing}}."), call = call)
   }
+  if (!is.character(fit$mechanism) || length(fit$mechanism) != 1L ||
+      !fit$mechanism %in% c("linear", "mlp", "zilognormal") ||
+      !is.character(fit$intervention) || length(fit$intervention) != 1L ||
+      !fit$intervention %in% c("hard", "shift")) {
+    cli::cli_abort("{.arg {arg}} has an unknown mechanism or intervention (it was modified or is damaged).",
+                   call = call)
+  }
   d <- length(fit$nodes)
   lat <- fit$graph_latent
   if (!is.matrix(lat$u) || !is.matrix(lat$v) || nrow(lat$u) != d ||
-      !identical(dim(lat$u), dim(lat$v))) {
-    cli::cli_abort("{.arg {arg}$graph_latent} must hold two {d} x k matrices {.field u} and {.field v}.",
+      !identical(dim(lat$u), dim(lat$v)) || !is.numeric(lat$u) || !is.numeric(lat$v) ||
+      any(!is.finite(lat$u)) || any(!is.finite(lat$v))) {
+    cli::cli_abort("{.arg {arg}$graph_latent} must hold two {d} x k matrices {.field u} and {.field v} of finite numbers.",
                    call = call)
   }
   if (!is.numeric(fit$alpha) || length(fit$alpha) != 1L ||

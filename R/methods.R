@@ -278,7 +278,7 @@ nobs.gim <- function(object, ...) {
 plot.gim <- function(x, which = c("trace", "graph", "targets"), ...) {
   check_gim_fit(x)
   if (missing(which)) which <- "trace"
-  which <- rlang::arg_match(which, c("trace", "graph", "targets"), multiple = TRUE)
+  which <- arg_match_checked(which, c("trace", "graph", "targets"), multiple = TRUE)
   if (length(which) > 1L && grDevices::dev.interactive()) {
     old_ask <- grDevices::devAskNewPage(TRUE)
     on.exit(grDevices::devAskNewPage(old_ask), add = TRUE)

@@ -24,6 +24,8 @@
 energy_distance <- function(predicted, observed, n_threads = default_threads()) {
   predicted <- as_sample_matrix(predicted)
   observed <- as_sample_matrix(observed)
+  check_metric_scale(predicted)
+  check_metric_scale(observed)
   check_same_variables(predicted, observed, "predicted", "observed")
   .Call(pg_energy_distance, predicted, observed, resolve_threads(n_threads))
 }

@@ -41,7 +41,7 @@ edge_f1 <- function(true, est) {
 #' @rdname edge_f1
 #' @export
 target_f1 <- function(true, est, average = c("micro", "none")) {
-  average <- rlang::arg_match(average)
+  average <- arg_match_checked(average)
   true <- as_targets(true)
   est <- as_targets(est)
   if (!identical(dim(true), dim(est))) {
@@ -70,6 +70,7 @@ target_f1 <- function(true, est, average = c("micro", "none")) {
 # Targets as an integer 0/1 matrix, one row per context; a vector is one
 # context.
 as_targets <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  force(arg) # before the argument is converted, else it would name the value
   if (methods::is(x, "Matrix") || is.data.frame(x)) x <- as.matrix(x)
   if (is.null(x) || !(is.numeric(x) || is.logical(x)) || length(x) == 0L) {
     cli::cli_abort(paste("{.arg {arg}} must be a non-empty 0/1 or logical vector",

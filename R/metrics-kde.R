@@ -85,6 +85,8 @@ kde_nll <- function(predicted, observed, bandwidth = "scott", ridge = 1e-6,
                     n_threads = default_threads()) {
   predicted <- as_sample_matrix(predicted)
   observed <- as_sample_matrix(observed)
+  check_metric_scale(predicted)
+  check_metric_scale(observed)
   check_same_variables(predicted, observed, "predicted", "observed")
   rule <- check_kde_bandwidth(bandwidth)
   if (!is.numeric(ridge) || length(ridge) != 1L || !is.finite(ridge) ||

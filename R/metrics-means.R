@@ -27,6 +27,8 @@
 mean_distance <- function(predicted, observed) {
   predicted <- as_sample_matrix(predicted)
   observed <- as_sample_matrix(observed)
+  check_metric_scale(predicted)
+  check_metric_scale(observed)
   check_same_variables(predicted, observed, "predicted", "observed")
   .Call(pg_mean_distance, predicted, observed)
 }

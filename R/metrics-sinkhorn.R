@@ -141,6 +141,8 @@ sinkhorn <- function(predicted, observed, epsilon = 0.1, tolerance = 1e-3,
                      divergence = TRUE) {
   predicted <- as_sample_matrix(predicted)
   observed <- as_sample_matrix(observed)
+  check_metric_scale(predicted)
+  check_metric_scale(observed)
   check_same_variables(predicted, observed, "predicted", "observed")
   epsilon <- check_positive_number(epsilon)
   tolerance <- check_positive_number(tolerance)
@@ -154,6 +156,12 @@ sinkhorn <- function(predicted, observed, epsilon = 0.1, tolerance = 1e-3,
   res <- .Call(pg_sinkhorn, predicted, observed, epsilon, tolerance,
                max_iterations, annealing, low_memory, plan, divergence,
                n_threads)
+  # A NaN marginal error means cost / epsilon overflowed the log-domain
+  # iterations: the numbers returned (often 0) are meaningless.
+  if (is.nan(res$marginal_error)) {
+    cli::cli_abort(c("{.arg epsilon} = {epsilon} is too small for the squared distances of these samples.",
+                     "i" = "The Sinkhorn iterations overflowed; increase {.arg epsilon} or rescale the data."))
+  }
 
   converged <- res$converged
   if (!converged) {

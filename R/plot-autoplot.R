@@ -33,7 +33,7 @@
 autoplot.gim <- function(object, type = c("trace", "graph", "network", "targets"),
                          ...) {
   check_gim_fit(object)
-  type <- rlang::arg_match(type)
+  type <- arg_match_checked(type)
   switch(type,
     trace = plot_training(object, ...),
     graph = plot_graph(object, type = "heatmap", ...),

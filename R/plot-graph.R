@@ -46,8 +46,8 @@
 plot_graph <- function(fit, type = c("heatmap", "network"), threshold = 0.5,
                        layout = c("circle", "layered")) {
   check_gim_fit(fit)
-  type <- rlang::arg_match(type)
-  layout <- rlang::arg_match(layout)
+  type <- arg_match_checked(type)
+  layout <- arg_match_checked(layout)
   if (!is.numeric(threshold) || length(threshold) != 1L || is.na(threshold) ||
       threshold < 0 || threshold >= 1) {
     cli::cli_abort("{.arg threshold} must be a single number in [0, 1), not {describe_value(threshold)}.")

@@ -104,7 +104,7 @@ predict.gim <- function(object, newdata = NULL, n = 1000,
                         mixture = FALSE, combine = FALSE, ...) {
   rlang::check_dots_empty()
   check_gim_fit(object)
-  type <- rlang::arg_match(type)
+  type <- arg_match_checked(type)
   check_flag(mixture)
   check_flag(combine)
   settings <- intervention_settings(object, newdata, combine)

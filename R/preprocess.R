@@ -176,8 +176,8 @@ preprocess_perturbation.matrix <- function(x, condition, control, group = NULL,
     cli::cli_abort(paste("For a matrix, give {.arg condition} and {.arg control}",
                          "with one entry per cell (row)."), call = call)
   }
-  hvg_method <- rlang::arg_match(hvg_method)
-  subset <- rlang::arg_match(subset)
+  hvg_method <- arg_match_checked(hvg_method)
+  subset <- arg_match_checked(subset)
   x <- as_count_matrix(x, "x", call)
   labels <- check_cell_labels(condition, control, group, nrow(x), call)
   args <- check_pp_args(min_counts, min_cells, n_hvg, n_markers, call)
@@ -208,8 +208,8 @@ preprocess_perturbation.SummarizedExperiment <- function(
   call <- rlang::current_env()
   check_dots_empty_pp(..., call = call)
   rlang::check_installed(c("SummarizedExperiment", "S4Vectors"), call = call)
-  hvg_method <- rlang::arg_match(hvg_method)
-  subset <- rlang::arg_match(subset)
+  hvg_method <- arg_match_checked(hvg_method)
+  subset <- arg_match_checked(subset)
   if (!is.character(assay.type) || length(assay.type) != 1L ||
       is.na(assay.type)) {
     cli::cli_abort("{.arg assay.type} must be a single assay name.", call = call)

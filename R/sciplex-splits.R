@@ -65,6 +65,7 @@ sciplex_splits <- function(x, cell_lines = NULL,
   df <- annotation_table(x, call)
   check_sciplex_grid(drugs, doses_nM, seq_along(doses_nM), call)
   if (!is.numeric(held_out_dose_nM) || length(held_out_dose_nM) != 1L ||
+      !is.finite(held_out_dose_nM) ||
       !any(abs(held_out_dose_nM - doses_nM) <= 1e-6 * doses_nM)) {
     cli::cli_abort("{.arg held_out_dose_nM} must be one of {.val {doses_nM}}.",
                    call = call)

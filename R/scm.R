@@ -96,7 +96,7 @@ scm <- function(graph, mechanism = c("linear", "mlp", "zilognormal"),
                 parameters = NULL, ..., n_hidden = 5L, noise_var = 0.1) {
   rlang::check_dots_empty()
   graph <- as_adjacency(graph)
-  mechanism <- rlang::arg_match(mechanism)
+  mechanism <- arg_match_checked(mechanism)
   check_acyclic(graph, "graph")
   if (is.null(parameters)) {
     n_hidden <- check_count(n_hidden)
@@ -405,7 +405,7 @@ format_range <- function(v) {
 sample_scm <- function(scm, n, targets = NULL, psi = NULL,
                        intervention = c("hard", "shift")) {
   validate_scm(scm)
-  intervention <- rlang::arg_match(intervention)
+  intervention <- arg_match_checked(intervention)
   d <- nrow(scm$graph)
   several <- is.matrix(targets) || is.data.frame(targets)
   targets <- as_target_matrix(targets, d, rownames(scm$graph))

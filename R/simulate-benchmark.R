@@ -114,9 +114,9 @@ simulate_gim_benchmark <- function(graph = c("er", "sf"),
                                    n_cells = 50, n_observational = 800,
                                    expected_edges = 2 * d, n_components = 15,
                                    noise_var = 0.1, intervention_var = 0.5, ...) {
-  graph <- rlang::arg_match(graph)
-  mechanism <- rlang::arg_match(mechanism)
-  intervention <- rlang::arg_match(intervention)
+  graph <- arg_match_checked(graph)
+  mechanism <- arg_match_checked(mechanism)
+  intervention <- arg_match_checked(intervention)
   d <- check_count(d, min = 2L)
   n_perturbations <- check_count(n_perturbations)
   n_test_perturbations <- check_count(n_test_perturbations, min = 0L)

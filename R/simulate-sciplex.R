@@ -186,8 +186,8 @@ simulate_sciplex <- function(n_cells = 200, n_control = n_cells,
   cell_lines <- sciplex_sim_match(cell_lines, c("A549", "K562", "MCF7"), call)
   drugs <- sciplex_sim_match(drugs, names(sciplex_hdac1_ic50), call)
   doses_nM <- check_dosages(doses_nM)
-  mechanism <- rlang::arg_match(mechanism)
-  intervention <- rlang::arg_match(intervention)
+  mechanism <- arg_match_checked(mechanism)
+  intervention <- arg_match_checked(intervention)
   n_shared_targets <- check_count(n_shared_targets, min = 0L)
   n_specific_targets <- check_count(n_specific_targets, min = 0L)
   n_used <- n_shared_targets + length(drugs) * n_specific_targets

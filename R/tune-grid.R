@@ -61,7 +61,7 @@
 gim_grid <- function(preset = NULL, ...) {
   values <- list(...)
   if (!is.null(preset)) {
-    preset <- rlang::arg_match(preset, names(grid_presets))
+    preset <- arg_match_checked(preset, names(grid_presets))
     base <- grid_presets[[preset]]
     base[names(values)] <- values
     values <- base
@@ -104,6 +104,15 @@ expand_grid_values <- function(values, arg, call = rlang::caller_env()) {
     if (!is.atomic(values[[v]]) && !is.list(values[[v]])) {
       cli::cli_abort(paste("{.arg {arg}}: {.field {v}} must be a vector or a list of",
                            "values, not {.obj_type_friendly {values[[v]]}}."), call = call)
+    }
+    # Each value alone must be a valid gim_control() setting, so that a
+    # wrong value fails here and not in the middle of gim_tune().
+    for (value in as.list(values[[v]])) {
+      tryCatch(do.call(gim_control, stats::setNames(list(value), v)),
+               error = function(err) {
+                 cli::cli_abort(c("{.arg {arg}}: a value of {.arg {v}} is not a valid {.fn gim_control} setting.",
+                                  "x" = conditionMessage(err)), call = call)
+               })
     }
   }
   index <- expand.grid(lapply(values, seq_along), KEEP.OUT.ATTRS = FALSE)

@@ -149,8 +149,8 @@ gim_tune <- function(x, context, features, grid, validation = 0.2,
                      select = "kde_nll", refit = FALSE, n_threads = 1L,
                      BPPARAM = NULL, verbose = TRUE) {
   call <- match.call()
-  mechanism <- rlang::arg_match(mechanism)
-  intervention <- rlang::arg_match(intervention)
+  mechanism <- arg_match_checked(mechanism)
+  intervention <- arg_match_checked(intervention)
   if (!inherits(control, "gim_control")) {
     cli::cli_abort("{.arg control} must be made by {.fn gim_control}, not {.obj_type_friendly {control}}.")
   }
@@ -159,8 +159,8 @@ gim_tune <- function(x, context, features, grid, validation = 0.2,
                      "i" = "E.g. {.code gim_grid(\"synthetic\")} or {.code list(beta_M = c(10, 50))}."))
   }
   tune_metrics <- c("kde_nll", "mean_distance", "w2", "energy_distance")
-  metrics <- rlang::arg_match(metrics, tune_metrics, multiple = TRUE)
-  select <- rlang::arg_match(select, tune_metrics)
+  metrics <- arg_match_checked(metrics, tune_metrics, multiple = TRUE)
+  select <- arg_match_checked(select, tune_metrics)
   metrics <- union(select, metrics)
   n <- check_count(n, "n", min = 2L)
   check_flag(refit)

@@ -5,6 +5,7 @@
 # or a Matrix (e.g. dgCMatrix). Returns a finite double matrix.
 as_sample_matrix <- function(x, arg = rlang::caller_arg(x), min_rows = 1L,
                              call = rlang::caller_env()) {
+  force(arg) # before the argument is converted, else it would name the value
   if (is.null(x)) {
     cli::cli_abort("{.arg {arg}} must be a numeric matrix, not {.code NULL}.",
                    call = call)
@@ -71,6 +72,7 @@ check_same_variables <- function(x, y, x_arg, y_arg,
 # A directed graph as a square 0/1 integer matrix, G[i, j] = 1 for i -> j.
 as_adjacency <- function(g, arg = rlang::caller_arg(g),
                          call = rlang::caller_env()) {
+  force(arg) # before the argument is converted, else it would name the value
   if (methods::is(g, "Matrix")) g <- as.matrix(g)
   if (is.data.frame(g)) g <- as.matrix(g)
   if (!is.matrix(g) || !(is.numeric(g) || is.logical(g))) {
@@ -157,3 +159,40 @@ check_flag <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()
 }
 
 `%||%` <- function(a, b) if (is.null(a)) b else a
+
+# rlang::arg_match() for a choice among strings, safe on NA and on empty
+# vectors: rlang < 1.1.0 fails on those with base R errors that do not name
+# the argument ("missing value where TRUE/FALSE needed", "subscript out of
+# bounds"; r-lib/rlang#1519), and with `multiple = TRUE` it accepts
+# character(0) silently. `values` defaults, as in rlang, to the default of
+# the argument in the calling function.
+arg_match_checked <- function(arg, values = NULL, multiple = FALSE,
+                              error_arg = rlang::caller_arg(arg),
+                              error_call = rlang::caller_env()) {
+  if (is.null(values)) {
+    fn <- sys.function(sys.parent())
+    values <- eval(formals(fn)[[error_arg]], environment(fn))
+  }
+  if (is.character(arg) && (!length(arg) || anyNA(arg))) {
+    cli::cli_abort("{.arg {error_arg}} must be {if (multiple) 'one or more of' else 'one of'} {.or {.val {values}}}, not {describe_value(arg)}.",
+                   call = error_call)
+  }
+  rlang::arg_match(arg, values, multiple = multiple, error_arg = error_arg,
+                   error_call = error_call)
+}
+
+# Metrics work with squared differences in double precision: values beyond
+# 1e150 overflow them (Inf, NaN, or a Sinkhorn that stops at 0) and nonzero
+# values all below 1e-150 underflow them (a distance of exactly 0). Such data
+# must be rescaled; an error says so instead of a wrong number.
+check_metric_scale <- function(x, arg = rlang::caller_arg(x),
+                               call = rlang::caller_env()) {
+  force(arg)
+  top <- if (length(x)) max(abs(x)) else 0
+  if (top > 1e150 || (top > 0 && top < 1e-150)) {
+    cli::cli_abort(c("{.arg {arg}} has values of magnitude {signif(top, 3)}, outside [1e-150, 1e150].",
+                     "i" = "Squared distances would overflow or underflow; rescale the data (all matrices alike)."),
+                   call = call)
+  }
+  invisible(x)
+}

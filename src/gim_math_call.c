@@ -40,8 +40,9 @@ SEXP pg_gim_math(SEXP x, SEXP fn)
  * an integer in [0, 2^53). */
 SEXP pg_gim_noise(SEXP seed, SEXP step, SEXP stream, SEXP n, SEXP kind)
 {
-    if (!Rf_isReal(seed) || XLENGTH(seed) != 1 || !(REAL(seed)[0] >= 0))
-        Rf_error("`seed` must be one non-negative double.");
+    if (!Rf_isReal(seed) || XLENGTH(seed) != 1 || !(REAL(seed)[0] >= 0) ||
+        !(REAL(seed)[0] < 9007199254740992.0))
+        Rf_error("`seed` must be one double in [0, 2^53).");
     uint64_t key = gim_key((uint64_t) REAL(seed)[0], pg_scalar_int(step, "step"),
                            pg_scalar_int(stream, "stream"));
     int len = pg_scalar_int(n, "n"), k = pg_scalar_int(kind, "kind");

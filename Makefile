@@ -20,8 +20,13 @@ install:
 	  || { cat /tmp/$(PKG)-install.log; exit 1; }
 	@echo "installed $(PKG) $(VERSION)"
 
+# The test suite, then the tests that drive the C code again with the C code
+# built under AddressSanitizer and UBSan (`make sanitize` runs them all).
+SANITIZE_QUICK := engine-math|gradients|fit|metrics-|scm|predict|simulate-benchmark
 test: deps install
 	@$(RSCRIPT) tools/run-tests.R
+	@echo "sanitizers: the C-driving tests under ASan + UBSan ($(SANITIZE_QUICK))"
+	@$(MAKE) --no-print-directory sanitize SANITIZE_TESTS='$(SANITIZE_QUICK)'
 
 check: deps
 	@rm -rf check && mkdir -p check
@@ -38,9 +43,11 @@ demo: deps install
 	@$(RSCRIPT) inst/scripts/demo.R
 
 # The C code built with AddressSanitizer and UndefinedBehaviorSanitizer into a
-# private library, then the whole test suite with the sanitizer runtimes
-# preloaded into R (which is not itself instrumented).
+# private library, then the whole test suite (or the test files matching the
+# regular expression SANITIZE_TESTS) with the sanitizer runtimes preloaded
+# into R (which is not itself instrumented).
 SANITIZE_LIB := /tmp/$(PKG)-sanitize-lib
+SANITIZE_TESTS ?=
 sanitize: deps
 	@mkdir -p $(SANITIZE_LIB)
 	@R_MAKEVARS_USER=$(CURDIR)/tools/Makevars.sanitize $(R) CMD INSTALL --preclean \
@@ -50,7 +57,7 @@ sanitize: deps
 	  LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  $(RSCRIPT) tools/run-tests.R
+	  PERTURBGIM_TEST_FILTER='$(SANITIZE_TESTS)' $(RSCRIPT) tools/run-tests.R
 
 # The package installed into a private library, then the tests that drive
 # the engine's C code (test-engine-math, test-gradients, test-fit; see

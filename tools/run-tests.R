@@ -3,8 +3,12 @@
 suppressPackageStartupMessages(library(testthat))
 # Run everything, snapshot tests included: this is our own suite, not CRAN's.
 Sys.setenv(NOT_CRAN = "true")
+# PERTURBGIM_TEST_FILTER: a regular expression on test file names (as
+# testthat's `filter`), e.g. for the sanitizer run of `make test`.
+filter <- Sys.getenv("PERTURBGIM_TEST_FILTER", "")
 results <- testthat::test_dir(
   "tests/testthat", package = "perturbgim", load_package = "installed",
+  filter = if (nzchar(filter)) filter,
   reporter = testthat::SummaryReporter$new(show_praise = FALSE),
   stop_on_failure = FALSE
 )

@@ -79,22 +79,9 @@ gim_compare.SingleCellExperiment <- function(x, context, features, test,
                                              observational = NULL, ...) {
   call <- match.call()
   env <- rlang::current_env()
-  rlang::check_installed(c("SummarizedExperiment", "S4Vectors"), call = env)
-  m <- sce_assay(x, assay.type, env)
-  meta <- sce_col_data(x)
-  ctx <- interop_context(context, meta, "colData(x)", env)
-  obs <- interop_observational(observational, meta, "colData(x)", env)
-  genes <- interop_genes(genes, rownames(m),
-                         as.data.frame(SummarizedExperiment::rowData(x)),
-                         "rowData(x)", env)
-  tab <- context_table(meta, ctx$labels, obs$flag)
-  feat <- interop_features(features, meta, tab, obs, "colData(x)", env)
-  test <- compare_test_contexts(test, ctx$labels, env)
-  cells <- Matrix_t_any(m[genes, , drop = FALSE])
-  source <- list(class = if (methods::is(x, "SingleCellExperiment"))
-                   "SingleCellExperiment" else "SummarizedExperiment",
-                 assay.type = assay.type, genes = genes)
-  compare_interop(cells, ctx, feat, tab, obs, test, source, "gim_sce", call, env, ...)
+  input <- sce_inputs(x, context, features, assay.type, genes, observational, env)
+  test <- compare_test_contexts(test, input$ctx$labels, env)
+  compare_interop(input, test, "gim_sce", call, ...)
 }
 
 #' @rdname gim_compare.SingleCellExperiment
@@ -149,20 +136,9 @@ gim_compare.Seurat <- function(x, context, features, test, assay = NULL,
                                ...) {
   call <- match.call()
   env <- rlang::current_env()
-  rlang::check_installed("SeuratObject", call = env)
-  read <- seurat_layer(x, assay, layer, env)
-  meta <- seurat_meta(x)
-  ctx <- interop_context(context, meta, "x[[]]", env)
-  obs <- interop_observational(observational, meta, "x[[]]", env)
-  genes <- interop_genes(genes, rownames(read$matrix), read$features,
-                         sprintf("x[[\"%s\"]][[]]", read$assay), env)
-  tab <- context_table(meta, ctx$labels, obs$flag)
-  feat <- interop_features(features, meta, tab, obs, "x[[]]", env)
-  test <- compare_test_contexts(test, ctx$labels, env)
-  cells <- Matrix_t_any(read$matrix[genes, , drop = FALSE])
-  source <- list(class = "Seurat", assay = read$assay, layer = layer,
-                 genes = genes, assay_version = read$version)
-  compare_interop(cells, ctx, feat, tab, obs, test, source, "gim_seurat", call, env, ...)
+  input <- seurat_inputs(x, context, features, assay, layer, genes, observational, env)
+  test <- compare_test_contexts(test, input$ctx$labels, env)
+  compare_interop(input, test, "gim_seurat", call, ...)
 }
 
 # ---------------------------------------------------------------------------
@@ -208,35 +184,19 @@ compare_test_contexts <- function(test, labels, call) {
   test
 }
 
-# gim_compare.default() on the extracted cells; the GIM fit then gets the
-# source of the data, as interop_fit() gives it, with the training contexts
-# (the held-out ones are not part of the fit).
-compare_interop <- function(cells, ctx, feat, tab, obs, test, source, class,
-                            call, env, ...) {
-  res <- gim_compare.default(cells, context = ctx$labels, features = feat$matrix,
-                             test = test, ...)
+# gim_compare.default() on an object's extracted `input`; the GIM fit then
+# gets the source of the data, as interop_fit() gives it, with the training
+# contexts only (the held-out ones are not part of the fit).
+compare_interop <- function(input, test, class, call, ...) {
+  res <- gim_compare.default(input$cells, context = input$ctx$labels,
+                             features = input$feat$matrix, test = test, ...)
   fits <- attr(res, "fits")
   if (!is.null(fits$gim)) {
-    train <- tab[!tab$.context %in% test, , drop = FALSE]
-    fits["gim"] <- list(compare_interop_source(fits$gim, ctx, feat, train, obs,
-                                               source, class, call))
+    train <- input
+    train$tab <- input$tab[!input$tab$.context %in% test, , drop = FALSE]
+    fits["gim"] <- list(interop_attach_source(fits$gim, train, class, call))
     attr(res, "fits") <- fits
   }
-  attr(res, "features") <- feat$matrix
+  attr(res, "features") <- input$feat$matrix
   res
-}
-
-# The bookkeeping interop_fit() adds to a fit made by gim_fit.default(), so
-# that predict() encodes new contexts and rebuilds objects.
-compare_interop_source <- function(fit, ctx, feat, tab, obs, source, class, call) {
-  source$context <- ctx$column
-  source$context_label <- ctx$label
-  source$observational <- obs$column
-  source$encoder <- feat$encoder
-  tab$.observational <- !tab$.context %in% rownames(feat$matrix)
-  source$context_table <- tab[, names(tab) != ".mixed", drop = FALSE]
-  fit$source <- source
-  fit$call <- call
-  class(fit) <- c(class, class(fit))
-  fit
 }

@@ -94,7 +94,15 @@ gim_fit.SingleCellExperiment <- function(x, context, features,
                                          assay.type = "logcounts", genes = NULL,
                                          observational = NULL, ...) {
   call <- match.call()
-  env <- rlang::current_env()
+  input <- sce_inputs(x, context, features, assay.type, genes, observational,
+                      rlang::current_env())
+  interop_fit(input, "gim_sce", call, ...)
+}
+
+# What gim_fit() and gim_compare() read from a SummarizedExperiment: cells x
+# genes, contexts, observational flags, the per-context table, features and
+# the record of where they came from.
+sce_inputs <- function(x, context, features, assay.type, genes, observational, env) {
   rlang::check_installed(c("SummarizedExperiment", "S4Vectors"), call = env)
   m <- sce_assay(x, assay.type, env)
   meta <- sce_col_data(x)
@@ -105,12 +113,12 @@ gim_fit.SingleCellExperiment <- function(x, context, features,
                          "rowData(x)", env)
   tab <- context_table(meta, ctx$labels, obs$flag)
   feat <- interop_features(features, meta, tab, obs, "colData(x)", env)
-  # Genes in rows -> cells in rows; a dgCMatrix stays sparse.
-  cells <- Matrix_t_any(m[genes, , drop = FALSE])
-  source <- list(class = if (methods::is(x, "SingleCellExperiment"))
-                   "SingleCellExperiment" else "SummarizedExperiment",
-                 assay.type = assay.type, genes = genes)
-  interop_fit(cells, ctx, feat, tab, obs, source, "gim_sce", call, ...)
+  # Genes in rows -> cells in rows; sparse and delayed matrices stay lazy.
+  list(cells = Matrix_t_any(m[genes, , drop = FALSE]), ctx = ctx, feat = feat, tab = tab,
+       obs = obs,
+       source = list(class = if (methods::is(x, "SingleCellExperiment"))
+                       "SingleCellExperiment" else "SummarizedExperiment",
+                     assay.type = assay.type, genes = genes))
 }
 
 #' @rdname gim_fit.SingleCellExperiment

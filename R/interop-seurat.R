@@ -75,7 +75,13 @@
 gim_fit.Seurat <- function(x, context, features, assay = NULL, layer = "data",
                            genes = NULL, observational = NULL, ...) {
   call <- match.call()
-  env <- rlang::current_env()
+  input <- seurat_inputs(x, context, features, assay, layer, genes, observational,
+                         rlang::current_env())
+  interop_fit(input, "gim_seurat", call, ...)
+}
+
+# What gim_fit() and gim_compare() read from a Seurat object (as sce_inputs()).
+seurat_inputs <- function(x, context, features, assay, layer, genes, observational, env) {
   rlang::check_installed("SeuratObject", call = env)
   read <- seurat_layer(x, assay, layer, env)
   meta <- seurat_meta(x)
@@ -85,10 +91,10 @@ gim_fit.Seurat <- function(x, context, features, assay = NULL, layer = "data",
                          sprintf("x[[\"%s\"]][[]]", read$assay), env)
   tab <- context_table(meta, ctx$labels, obs$flag)
   feat <- interop_features(features, meta, tab, obs, "x[[]]", env)
-  cells <- Matrix_t_any(read$matrix[genes, , drop = FALSE])
-  source <- list(class = "Seurat", assay = read$assay, layer = layer,
-                 genes = genes, assay_version = read$version)
-  interop_fit(cells, ctx, feat, tab, obs, source, "gim_seurat", call, ...)
+  list(cells = Matrix_t_any(read$matrix[genes, , drop = FALSE]), ctx = ctx, feat = feat,
+       tab = tab, obs = obs,
+       source = list(class = "Seurat", assay = read$assay, layer = layer,
+                     genes = genes, assay_version = read$version))
 }
 
 #' Predict cells with a GIM fitted to a Seurat object

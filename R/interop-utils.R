@@ -277,14 +277,23 @@ check_encoded <- function(m, n, arg, call) {
 
 # Fit the default method on cells x genes `x` and record where the data came
 # from, so that predict() can encode new contexts and rebuild objects.
-interop_fit <- function(x, ctx, feat, tab, obs, source, class, call, ...) {
-  fit <- gim_fit.default(x, context = ctx$labels, features = feat$matrix, ...)
-  source$context <- ctx$column
-  source$context_label <- ctx$label
-  source$observational <- obs$column
-  source$encoder <- feat$encoder
+interop_fit <- function(input, class, call, ...) {
+  fit <- gim_fit.default(input$cells, context = input$ctx$labels,
+                         features = input$feat$matrix, ...)
+  interop_attach_source(fit, input, class, call)
+}
+
+# The record predict() needs to encode new contexts and rebuild objects,
+# added to a fit of gim_fit.default() on an object's `input`.
+interop_attach_source <- function(fit, input, class, call) {
+  source <- input$source
+  tab <- input$tab
+  source$context <- input$ctx$column
+  source$context_label <- input$ctx$label
+  source$observational <- input$obs$column
+  source$encoder <- input$feat$encoder
   # Training contexts without a feature row are the observational ones.
-  tab$.observational <- !tab$.context %in% rownames(feat$matrix)
+  tab$.observational <- !tab$.context %in% rownames(input$feat$matrix)
   source$context_table <- tab[, names(tab) != ".mixed", drop = FALSE]
   fit$source <- source
   fit$call <- call

@@ -59,10 +59,9 @@ sanitize: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  PERTURBGIM_TEST_FILTER='$(SANITIZE_TESTS)' $(RSCRIPT) tools/run-tests.R
 
-# The package installed into a private library, then the tests that drive
-# the engine's C code (test-engine-math, test-gradients, test-fit; see
-# tools/valgrind-tests.R; VALGRIND_TESTS=all for the whole suite, which takes
-# many hours under valgrind) run with R under valgrind. Any
+# The package installed into a private library, then the test files matching
+# VALGRIND_TESTS (below; "all" for the whole suite, which takes many hours
+# under valgrind) run with R under valgrind. Any
 # invalid read/write, use of uninitialised memory or definite leak fails the
 # run; tools/valgrind-r.supp silences only R's, OpenBLAS's and libgomp's own
 # reports. The log is $(VALGRIND_LOG).
@@ -71,13 +70,18 @@ VALGRIND_LOG  ?= /tmp/$(PKG)-valgrind.log
 VALGRIND_OPTS ?= --error-exitcode=1 --leak-check=full --show-leak-kinds=definite \
   --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tools/valgrind-r.supp \
   --log-file=$(VALGRIND_LOG)
+# Under valgrind R runs 20-50 times slower: by default only the files that
+# drive the engine's C code hardest (vectorised math and noise, every
+# objective term, whole fits), about an hour on two busy cores.
+VALGRIND_TESTS ?= engine-math|gradients|^fit$$
 valgrind: deps
 	@mkdir -p $(VALGRIND_LIB)
 	@$(R) CMD INSTALL --preclean --library=$(VALGRIND_LIB) --no-test-load . \
 	  > /tmp/$(PKG)-valgrind-install.log 2>&1 \
 	  || { cat /tmp/$(PKG)-valgrind-install.log; exit 1; }
 	@R_LIBS=$(VALGRIND_LIB) OMP_NUM_THREADS=2 \
-	  $(R) -d "valgrind $(VALGRIND_OPTS)" --vanilla --no-echo -f tools/valgrind-tests.R; \
+	  PERTURBGIM_TEST_FILTER='$(if $(filter all,$(VALGRIND_TESTS)),,$(VALGRIND_TESTS))' \
+	  $(R) -d "valgrind $(VALGRIND_OPTS)" --vanilla --no-echo -f tools/run-tests.R; \
 	  status=$$?; grep -E "ERROR SUMMARY|definitely lost|Invalid (read|write)" $(VALGRIND_LOG); \
 	  exit $$status
 

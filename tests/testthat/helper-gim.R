@@ -165,28 +165,31 @@ reference_mlp <- function(net, x) {
   h
 }
 
-# A real tiny fit from gim_fit() (linear mechanisms, 100 steps), made once
-# per test run and shared by the test files. Short runs usually leave cycles
-# in the point estimate; quietly_cyclic() silences that warning only.
-real_tiny_fit <- local({
+# A real tiny fit from gim_fit() (5 genes, linear mechanisms, 100 steps) with
+# its benchmark, made on first use and then reused for the whole test run.
+cached_tiny_fit <- function(seed, n_mc, check_every) {
   cache <- NULL
   function() {
     if (is.null(cache)) {
-      cache <<- withr::with_seed(1, {
+      cache <<- withr::with_seed(seed, {
         bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4,
                                         n_test_perturbations = 2, n_cells = 20,
                                         n_observational = 100, n_components = 3)
         fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
                        mechanism = "linear",
-                       control = gim_control(steps = 100, n_mc = 4, gim_hidden = 10,
-                                             check_every = 50, n_threads = 1),
+                       control = gim_control(steps = 100, n_mc = n_mc, gim_hidden = 10,
+                                             check_every = check_every, n_threads = 1),
                        verbose = FALSE)
         list(bench = bench, fit = fit)
       })
     }
     cache
   }
-})
+}
+
+# Shared by the test files. Short runs usually leave cycles in the point
+# estimate; quietly_cyclic() silences that warning only.
+real_tiny_fit <- cached_tiny_fit(seed = 1, n_mc = 4, check_every = 50)
 
 quietly_cyclic <- function(expr) {
   withCallingHandlers(expr, perturbgim_cyclic_graph = function(w) {

@@ -1,27 +1,9 @@
 # Shared by the test-plot-*.R files: one real tiny fit (made once per test
 # run) and a way to read what a ggplot draws.
 
-# A real fit from gim_fit(): 5 genes, linear mechanisms, 100 steps in chunks
-# of 20 (so the trace has 5 rows), with its benchmark for data.
-plots_tiny_fit <- local({
-  cache <- NULL
-  function() {
-    if (is.null(cache)) {
-      cache <<- withr::with_seed(3, {
-        bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4,
-                                        n_test_perturbations = 2, n_cells = 20,
-                                        n_observational = 100, n_components = 3)
-        fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
-                       mechanism = "linear",
-                       control = gim_control(steps = 100, n_mc = 8, gim_hidden = 10,
-                                             check_every = 20, n_threads = 1),
-                       verbose = FALSE)
-        list(bench = bench, fit = fit)
-      })
-    }
-    cache
-  }
-})
+# A real fit (see cached_tiny_fit() in helper-gim.R) trained in chunks of 20
+# steps, so that its trace has 5 rows.
+plots_tiny_fit <- cached_tiny_fit(seed = 3, n_mc = 8, check_every = 20)
 
 # The built data of the layers of plot `p` drawn by geom `geom` (e.g.
 # "GeomLine"; the exact class, as GeomCurve inherits from GeomSegment): the

@@ -305,17 +305,12 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       if (nzchar(res$status)) stop_nonfinite(res$status, state$step + nrow(res$trace) + 1L)
       last <- res$trace[nrow(res$trace), ]
       heldout <- heldout_loglik(design$heldout, res$par, settings, last, state$seed)
-      converged <- is.finite(heldout) && heldout - state$heldout < control$convergence_tol
       cyclic <- !is_dag(point_graph(res$par, settings))
-      if (converged && cyclic) {
-        state$lambda <- state$lambda + state$mu * last[3]
-        state$mu <- 2 * state$mu
-      }
+      state <- lagrangian_update(state, heldout, last[3], cyclic, settings$d, control)$state
       state$par <- res$par
       state$m <- res$m
       state$v <- res$v
       state$step <- res$step
-      state$heldout <- heldout
       rows[[length(rows) + 1L]] <<- data.frame(
         step = res$step, objective = last[1], log_likelihood = last[2],
         acyclicity = last[3], heldout = heldout, lambda = state$lambda, mu = state$mu,
@@ -337,9 +332,9 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       }
     }
   }
-  tryCatch(run(), interrupt = function(e) {
+  with_single_blas_thread(tryCatch(run(), interrupt = function(e) {
     interrupted <<- TRUE
-  })
+  }))
   if (verbose) cli::cli_progress_done(id = pb)
   state$trace <- do.call(rbind, rows) %||% data.frame()
   if (interrupted && !is.null(save) && state$step > saved_at) save(state)

@@ -20,6 +20,7 @@ extern SEXP pg_pearson_delta(SEXP, SEXP, SEXP);
 extern SEXP pg_energy_distance(SEXP, SEXP, SEXP);
 /* threads.c */
 extern SEXP pg_openmp_threads(void);
+extern SEXP pg_blas_threads(SEXP);
 /* scm_sample.c */
 extern SEXP pg_scm_sample(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 /* gim_call.c */
@@ -38,6 +39,7 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_pearson_delta",   (DL_FUNC) &pg_pearson_delta,   3},
     {"pg_energy_distance", (DL_FUNC) &pg_energy_distance, 3},
     {"pg_openmp_threads",  (DL_FUNC) &pg_openmp_threads,  0},
+    {"pg_blas_threads",    (DL_FUNC) &pg_blas_threads,    1},
     {"pg_scm_sample",      (DL_FUNC) &pg_scm_sample,      7},
     {"pg_gim_objective",   (DL_FUNC) &pg_gim_objective,   6},
     {"pg_gim_point_loglik",(DL_FUNC) &pg_gim_point_loglik, 3},

@@ -1,10 +1,12 @@
 # A tiny training problem for checking the engine's gradients against finite
 # differences: every mechanism and intervention, a few cells per context.
+# Larger `n_per` and `hidden` reach the register-tiled cell loops (whole
+# tiles of 8 or 16 cells of a context, 4 hidden units).
 engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
-                           d = 4L, n_mc = 3L, seed = 11) {
+                           d = 4L, n_mc = 3L, seed = 11, n_per = c(6L, 5L, 7L, 9L),
+                           hidden = 2L) {
   withr::local_seed(seed)
   contexts <- c("a", "b", "c", "obs")
-  n_per <- c(6L, 5L, 7L, 9L)
   context <- rep(contexts, n_per)
   x <- matrix(stats::rnorm(length(context) * d, sd = 0.8), ncol = d)
   if (mechanism == "zilognormal") {
@@ -13,7 +15,7 @@ engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
   }
   colnames(x) <- paste0("g", seq_len(d))
   features <- matrix(stats::rnorm(6), 3, 2, dimnames = list(contexts[1:3], c("f1", "f2")))
-  control <- gim_control(n_mc = n_mc, mechanism_hidden = 2L, gim_hidden = 3L, holdout = 1,
+  control <- gim_control(n_mc = n_mc, mechanism_hidden = hidden, gim_hidden = 3L, holdout = 1,
                          beta_M = 1.3, beta_I = 0.7, tau = 1.5, psi_sd = 0.2,
                          lambda_init = 0.4, mu_init = 0.3, graph_gradient = graph_gradient,
                          # alpha = 1 keeps the relaxed graphs far from 0/1, where power
@@ -26,7 +28,7 @@ engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
   par <- init_parameters(blocks, design$train$x, mechanism, colnames(x))
   # Move off the initial values so that no gradient is trivially zero.
   par <- par + stats::rnorm(length(par), sd = 0.3)
-  list(data = design$train, settings = settings, blocks = blocks, par = par)
+  list(data = design$train, design = design, settings = settings, blocks = blocks, par = par)
 }
 
 engine_eval <- function(pr, par = pr$par, override = NULL, settings = pr$settings,

@@ -92,65 +92,47 @@ static void config_make(const gim_settings *s, const gim_layout *L, const double
     }
 }
 
-/* Linear mechanism means of gene j for the cells c0 .. c0 + nb - 1
- * (nb <= GIM_BLOCK) into f, from the column-major data so that the loops
- * over cells vectorise. Whole tiles of GIM_LINEAR_TILE cells keep their sums
- * in registers while the parents stream past (same operations in the same
- * order as the plain loop, which does the remaining cells). */
-#define GIM_LINEAR_TILE 16
-static GIM_ALWAYS_INLINE void linear_block(const gim_layout *L, const gim_data *D,
-                                           const double *par, int j, const config_view *cv,
-                                           int c0, int nb, double *f)
-{
-    double b = par[L->b + j];
-    int from = 0;
-#if defined(__GNUC__)
-    for (; from + GIM_LINEAR_TILE <= nb; from += GIM_LINEAR_TILE) {
-        gim_v4 s0 = {b, b, b, b}, s1 = s0, s2 = s0, s3 = s0;
-        for (int p = 0; p < cv->npa; p++) {
-            const double *xi = D->xc + (size_t) D->n * cv->pa[p] + c0 + from;
-            double w = cv->weff[p];
-            gim_v4 x0, x1, x2, x3;
-            memcpy(&x0, xi, sizeof x0); memcpy(&x1, xi + 4, sizeof x1);
-            memcpy(&x2, xi + 8, sizeof x2); memcpy(&x3, xi + 12, sizeof x3);
-            s0 += w * x0; s1 += w * x1; s2 += w * x2; s3 += w * x3;
-        }
-        memcpy(f + from, &s0, sizeof s0); memcpy(f + from + 4, &s1, sizeof s1);
-        memcpy(f + from + 8, &s2, sizeof s2); memcpy(f + from + 12, &s3, sizeof s3);
-    }
-#endif
-    for (int c = from; c < nb; c++) f[c] = b;
-    for (int p = 0; p < cv->npa; p++) {
-        const double *xi = D->xc + (size_t) D->n * cv->pa[p] + c0;
-        double w = cv->weff[p];
-        #pragma omp simd
-        for (int c = from; c < nb; c++) f[c] += w * xi[c];
-    }
-}
-
-/* Response of gene j on the scale of its Gaussian: x, or log x for the
- * positive part of a zero-inflated gene (returns 0 for a zero cell). */
-static inline int response(int zi, double x, double *y)
-{
-    if (!zi) { *y = x; return 1; }
-    if (x <= 0.0) return 0;
-    *y = log(x);
-    return 1;
-}
-
 #define GIM_BLOCK 64
 
-/* Cells per register tile of the first MLP layer: two gim_v4. */
-#define GIM_TILE 8
-#if defined(__GNUC__)
+/* Register tiles of the first-layer sums b + sum_p w_p x_{pa_p}, for a run of
+ * cells of one gene (linear mechanism) or MLP unit. The plain loop over
+ * parents (load, multiply-add and store of every partial sum) was bound by
+ * stores; a tile keeps its sums in registers while the parents stream past.
+ * Same operations in the same order, so the same results.
+ *
+ * A tile may cover cells past the end of a block (up to GIM_BLOCK): it then
+ * reads x of the next cells, or of the next gene's column, and the results
+ * for those cells are never used. tile_cells() says how far tiles may go:
+ * nb rounded up to whole tiles, unless that would read past the end of x. */
+static inline int tile_cells(const gim_data *D, int c0, int nb, int tile)
+{
+    int up = (nb + tile - 1) / tile * tile;
+    return c0 + up <= D->n ? up : nb - nb % tile;
+}
 
-/* First-layer pre-activations of units h .. h + 3 for the GIM_TILE cells
- * from c on: the 4 x GIM_TILE sums stay in registers while the parents
- * stream past, one load of x per parent instead of a load and a store of
- * every partial sum (the plain loop was bound by stores). Same operations in
- * the same order as the plain loop, so the same results. */
-static GIM_ALWAYS_INLINE void units_tile4(const gim_data *D, const config_view *cv, int H,
-                                          const double *b1, int h, int c, double *tt)
+#if defined(__GNUC__)
+#define GIM_HAVE_TILES 1
+/* One sum (weights w[p * stride], bias b) for the 16 cells from c. */
+static GIM_ALWAYS_INLINE void tile16(const gim_data *D, const config_view *cv, const double *w,
+                                     int stride, double b, int c, double *out)
+{
+    gim_v4 s0 = {b, b, b, b}, s1 = s0, s2 = s0, s3 = s0;
+    for (int p = 0; p < cv->npa; p++) {
+        const double *x = D->xc + (size_t) D->n * cv->pa[p] + c;
+        double wp = w[(size_t) p * stride];
+        gim_v4 x0, x1, x2, x3;
+        memcpy(&x0, x, sizeof x0); memcpy(&x1, x + 4, sizeof x1);
+        memcpy(&x2, x + 8, sizeof x2); memcpy(&x3, x + 12, sizeof x3);
+        s0 += wp * x0; s1 += wp * x1; s2 += wp * x2; s3 += wp * x3;
+    }
+    memcpy(out, &s0, sizeof s0); memcpy(out + 4, &s1, sizeof s1);
+    memcpy(out + 8, &s2, sizeof s2); memcpy(out + 12, &s3, sizeof s3);
+}
+
+/* Four MLP units h .. h + 3 (weights w[p * H + h], biases b1[h]) for the 8
+ * cells from c; unit u goes to tt[u * GIM_BLOCK ...]. */
+static GIM_ALWAYS_INLINE void tile8x4(const gim_data *D, const config_view *cv, int H,
+                                      const double *b1, int h, int c, double *tt)
 {
     gim_v4 a0 = {b1[h], b1[h], b1[h], b1[h]}, a1 = {b1[h + 1], b1[h + 1], b1[h + 1], b1[h + 1]};
     gim_v4 a2 = {b1[h + 2], b1[h + 2], b1[h + 2], b1[h + 2]};
@@ -173,40 +155,78 @@ static GIM_ALWAYS_INLINE void units_tile4(const gim_data *D, const config_view *
     memcpy(t, &a2, sizeof a2); memcpy(t + 4, &e2, sizeof e2); t += GIM_BLOCK;
     memcpy(t, &a3, sizeof a3); memcpy(t + 4, &e3, sizeof e3);
 }
-#define GIM_HAVE_TILES 1
 #else
 #define GIM_HAVE_TILES 0
 #endif
 
+/* The plain loop: one sum (weights w[p * stride], bias b) for the cells
+ * from .. nb - 1 of the block at c0. */
+static GIM_ALWAYS_INLINE void sum_plain(const gim_data *D, const config_view *cv, const double *w,
+                                        int stride, double b, int c0, int from, int nb,
+                                        double *out)
+{
+    for (int c = from; c < nb; c++) out[c] = b;
+    for (int p = 0; p < cv->npa; p++) {
+        const double *xi = D->xc + (size_t) D->n * cv->pa[p] + c0;
+        double wp = w[(size_t) p * stride];
+        #pragma omp simd
+        for (int c = from; c < nb; c++) out[c] += wp * xi[c];
+    }
+}
+
+/* Linear mechanism means of gene j for the cells c0 .. c0 + nb - 1
+ * (nb <= GIM_BLOCK) into f (which holds GIM_BLOCK doubles). */
+static GIM_ALWAYS_INLINE void linear_block(const gim_layout *L, const gim_data *D,
+                                           const double *par, int j, const config_view *cv,
+                                           int c0, int nb, double *f)
+{
+    double b = par[L->b + j];
+    int from = 0;
+#if GIM_HAVE_TILES
+    int nt = tile_cells(D, c0, nb, 16);
+    for (; from < nt; from += 16) tile16(D, cv, cv->weff, 1, b, c0 + from, f + from);
+#endif
+    if (from < nb) sum_plain(D, cv, cv->weff, 1, b, c0, from, nb, f);
+}
+
+/* Response of gene j on the scale of its Gaussian: x, or log x for the
+ * positive part of a zero-inflated gene (returns 0 for a zero cell). */
+static inline int response(int zi, double x, double *y)
+{
+    if (!zi) { *y = x; return 1; }
+    if (x <= 0.0) return 0;
+    *y = log(x);
+    return 1;
+}
+
 /* MLP units of gene j for the cells c0 .. c0 + nb - 1 (nb <= GIM_BLOCK):
  * tt[h * GIM_BLOCK + c] receives tanh unit h, f[c] the mechanism mean. Cells
- * are contiguous per gene (column-major x), so the loops vectorise. Whole
- * tiles of four units and GIM_TILE cells go through units_tile4(); the
- * remaining units and cells through plain loops. */
+ * are contiguous per gene (column-major x), so the loops vectorise. Units
+ * go four at a time through tile8x4(), the rest one at a time through
+ * tile16(); cells the tiles cannot reach through the plain loop. */
 static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layout *L, const gim_data *D,
                         const double *par, int j, const config_view *cv, int c0, int nb,
                         double *tt, double *f)
 {
-    int n = D->n, H = s->H, H4 = GIM_HAVE_TILES ? H - H % 4 : 0, nt = nb - nb % GIM_TILE;
+    int H = s->H, h = 0;
     const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
 #if GIM_HAVE_TILES
-    for (int h = 0; h < H4; h += 4)
-        for (int c = 0; c < nt; c += GIM_TILE)
-            units_tile4(D, cv, H, b1, h, c0 + c, tt + c);
-#endif
-    /* The rest: units H4 .. H - 1 for every cell, all units for the cells
-     * past the last whole tile. */
-    for (int h = 0; h < H; h++) {
-        double *a = tt + (size_t) h * GIM_BLOCK;
-        int from = h < H4 ? nt : 0;
-        for (int c = from; c < nb; c++) a[c] = b1[h];
-        for (int p = 0; p < cv->npa; p++) {
-            const double *xi = D->xc + (size_t) n * cv->pa[p] + c0;
-            double w = cv->weff[(size_t) p * H + h];
-            #pragma omp simd
-            for (int c = from; c < nb; c++) a[c] += w * xi[c];
-        }
+    int n8 = tile_cells(D, c0, nb, 8), n16 = tile_cells(D, c0, nb, 16);
+    for (; h + 4 <= H; h += 4) {
+        for (int c = 0; c < n8; c += 8) tile8x4(D, cv, H, b1, h, c0 + c, tt + c);
+        if (n8 < nb)
+            for (int u = h; u < h + 4; u++)
+                sum_plain(D, cv, cv->weff + u, H, b1[u], c0, n8, nb, tt + (size_t) u * GIM_BLOCK);
     }
+    for (; h < H; h++) {
+        double *a = tt + (size_t) h * GIM_BLOCK;
+        for (int c = 0; c < n16; c += 16) tile16(D, cv, cv->weff + h, H, b1[h], c0 + c, a + c);
+        if (n16 < nb) sum_plain(D, cv, cv->weff + h, H, b1[h], c0, n16, nb, a);
+    }
+#else
+    for (; h < H; h++)
+        sum_plain(D, cv, cv->weff + h, H, b1[h], c0, 0, nb, tt + (size_t) h * GIM_BLOCK);
+#endif
     double b2 = par[L->b2 + j];
     for (int c = 0; c < nb; c++) f[c] = b2;
     for (int h = 0; h < H; h++) {

@@ -183,9 +183,12 @@ print(table[setdiff(names(table), c("cells", "contexts", "objective"))],
       row.names = FALSE, right = FALSE)
 
 # Same seed, 1 and 2 threads: the engine promises identical results.
-same <- vapply(split(table$objective, table$mechanism), function(o) {
-  isTRUE(all(o == o[1]))
-}, logical(1))
-cat(sprintf("\nFinal objective identical at 1 and 2 threads: %s\n",
-            paste(sprintf("%s %s", names(same), ifelse(same, "yes", "NO")),
-                  collapse = ", ")))
+if (length(unique(table$threads)) > 1L) {
+  same <- vapply(split(table$objective, table$mechanism), function(o) {
+    isTRUE(all(o == o[1]))
+  }, logical(1))
+  cat(sprintf("\nFinal objective identical at %s threads: %s\n",
+              paste(sort(unique(table$threads)), collapse = " and "),
+              paste(sprintf("%s %s", names(same), ifelse(same, "yes", "NO")),
+                    collapse = ", ")))
+}

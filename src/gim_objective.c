@@ -135,12 +135,22 @@ static void sample_interventions(const double *Tt, double *const *Pt, int n_psi,
                 if (b) memcpy(b, pb, sizeof(double) * Kd);
                 continue;
             }
-            #pragma omp simd
-            for (size_t e = 0; e < Kd; e++) {
-                double z1, z2;
-                gim_normal_pair(key_p[pair], base + e, &z1, &z2);
-                a[e] = pa[e] + sd * z1;
-                if (b) b[e] = pb[e] + sd * z2;
+            /* Two loops without a condition inside, so that both vectorise. */
+            if (b) {
+                #pragma omp simd
+                for (size_t e = 0; e < Kd; e++) {
+                    double z1, z2;
+                    gim_normal_pair(key_p[pair], base + e, &z1, &z2);
+                    a[e] = pa[e] + sd * z1;
+                    b[e] = pb[e] + sd * z2;
+                }
+            } else {
+                #pragma omp simd
+                for (size_t e = 0; e < Kd; e++) {
+                    double z1, z2;
+                    gim_normal_pair(key_p[pair], base + e, &z1, &z2);
+                    a[e] = pa[e] + sd * z1;
+                }
             }
         }
     }

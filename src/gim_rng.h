@@ -54,7 +54,7 @@ static GIM_ALWAYS_INLINE void gim_normal_pair(uint64_t key, uint64_t index,
     double u1 = gim_unif(key, 2 * index), u2 = gim_unif(key, 2 * index + 1);
     /* sqrt(y) as exp(log(y) / 2), y = -2 log u1 > 0: the library sqrt keeps
      * a branch for errno that stops the loops over draws from vectorising. */
-    double r = gim_exp(0.5 * gim_log(-2.0 * gim_log(u1))), sn, cs;
+    double r = gim_exp_core(0.5 * gim_log(-2.0 * gim_log(u1))), sn, cs;   /* exponent in [-18, 3] */
     gim_sincos_turn(u2, &sn, &cs);
     *z1 = r * cs;
     *z2 = r * sn;

@@ -46,6 +46,13 @@ static GIM_ALWAYS_INLINE double gim_clamp(double x, double c)
     return x + 0.5 * ((-c - x) + fabs(-c - x));
 }
 
+/* min(x, c), one side of gim_clamp(): half the work where x is known to be
+ * above -c. */
+static GIM_ALWAYS_INLINE double gim_clamp_above(double x, double c)
+{
+    return x - 0.5 * ((x - c) + fabs(x - c));
+}
+
 /* x rounded to the nearest integer (|x| < 2^51), by adding and removing
  * 1.5 * 2^52; floor() is a library call under -ftrapping-math and would not
  * vectorise. */
@@ -55,13 +62,13 @@ static GIM_ALWAYS_INLINE double gim_round(double x)
     return (x + shifter) - shifter;
 }
 
-/* exp(x), x clamped to [-708, 708] (the result stays a normal number). Cody-Waite
+/* exp(x) for |x| <= 708 (the result stays a normal number). Cody-Waite
  * reduction x = k ln 2 + r (ln 2 split in a 32-bit head and a tail), a
  * degree-13 Taylor polynomial on |r| <= ln(2) / 2, and 2^k built in the
- * exponent bits. */
-static GIM_ALWAYS_INLINE double gim_exp(double x)
+ * exponent bits. Callers that know their range skip gim_exp()'s clamp,
+ * which costs a third as much as the rest. */
+static GIM_ALWAYS_INLINE double gim_exp_core(double x)
 {
-    x = gim_clamp(x, 708.0);
     const double shifter = 6755399441055744.0;  /* 1.5 * 2^52: rounds to an integer */
     double t = x * 1.4426950408889634074 + shifter;
     double kd = t - shifter;
@@ -82,6 +89,12 @@ static GIM_ALWAYS_INLINE double gim_exp(double x)
     p = p * r + 1.0;
     int64_t k = gim_double_to_bits(t) - 0x4338000000000000LL;
     return p * gim_bits_to_double((k + 1023) << 52);
+}
+
+/* exp(x), x clamped to [-708, 708]. */
+static GIM_ALWAYS_INLINE double gim_exp(double x)
+{
+    return gim_exp_core(gim_clamp(x, 708.0));
 }
 
 /* The logistic function 1 / (1 + exp(-x)), for any finite x. */

@@ -205,6 +205,9 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     var_z = control$prior_var_z %||% (1 / d), var_theta = control$prior_var_theta,
     var_sigma = control$prior_var_sigma, var_phi = control$prior_var_phi,
     power_iterations = control$power_iterations + 0,
+    # Single-precision screening of Monte Carlo samples; the same results
+    # to the bit (src/gim_screen.c). 0 only in the tests that check that.
+    screen = 1,
     n_threads = control$n_threads,
     sizes = as.integer(c(p, control$gim_hidden, d)),
     learning_rate = control$learning_rate, steps = control$steps + 0

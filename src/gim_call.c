@@ -102,6 +102,7 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->var_sigma = setting_num(settings, "var_sigma");
     s->var_phi = setting_num(settings, "var_phi");
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
+    s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
     if (s->tau <= 0 || s->psi_sd < 0 || s->alpha <= 0 || s->var_z <= 0 ||
         s->var_theta <= 0 || s->var_sigma <= 0 || s->var_phi <= 0 || s->mu < 0)
@@ -229,7 +230,7 @@ SEXP pg_gim_objective(SEXP data, SEXP par, SEXP settings, SEXP seed, SEXP step,
     }
     const char *names[] = { "objective", "loglik", "loglik_relaxed", "acyclicity",
                             "log_prior", "sparsity_graph", "sparsity_targets", "ess",
-                            "status", "gradient", "dgraph", "graph_relaxed", "" };
+                            "screened", "status", "gradient", "dgraph", "graph_relaxed", "" };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP grad = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     SEXP dg = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) Mdd));
@@ -240,12 +241,13 @@ SEXP pg_gim_objective(SEXP data, SEXP par, SEXP settings, SEXP seed, SEXP step,
     gim_report rep;
     gim_objective(&s, &L, &D, p, sd, st, REAL(grad), &rep, &dbg);
     double vals[] = { rep.objective, rep.loglik, rep.loglik_relaxed, rep.acyclicity,
-                      rep.log_prior, rep.sparsity_graph, rep.sparsity_targets, rep.ess };
-    for (int e = 0; e < 8; e++) SET_VECTOR_ELT(out, e, Rf_ScalarReal(vals[e]));
-    SET_VECTOR_ELT(out, 8, Rf_mkString(status_term(rep.status)));
-    SET_VECTOR_ELT(out, 9, grad);
-    SET_VECTOR_ELT(out, 10, dg);
-    SET_VECTOR_ELT(out, 11, gr);
+                      rep.log_prior, rep.sparsity_graph, rep.sparsity_targets, rep.ess,
+                      rep.screened };
+    for (int e = 0; e < 9; e++) SET_VECTOR_ELT(out, e, Rf_ScalarReal(vals[e]));
+    SET_VECTOR_ELT(out, 9, Rf_mkString(status_term(rep.status)));
+    SET_VECTOR_ELT(out, 10, grad);
+    SET_VECTOR_ELT(out, 11, dg);
+    SET_VECTOR_ELT(out, 12, gr);
     UNPROTECT(4);
     return out;
 }

@@ -29,6 +29,7 @@ typedef struct {
     double alpha, beta_M, beta_I, lambda, mu;
     double var_z, var_theta, var_sigma, var_phi;
     int power_iter;
+    int screen;                   /* single-precision screening of samples (gim_screen.c) */
     int n_threads;
     void *(*alloc)(size_t);       /* scratch allocator (R_alloc via gim_call.c) */
 } gim_settings;
@@ -69,6 +70,7 @@ typedef struct {
     double sparsity_graph, sparsity_targets;
     double ess;                   /* effective sample size of the MC weights */
     double configs;               /* parent configurations evaluated (all passes) */
+    double screened;              /* samples the float pass ruled out (all passes) */
     int status;                   /* 0 ok, else a GIM_BAD_* code */
 } gim_report;
 

@@ -25,6 +25,15 @@
  *    error. In late training most of the M samples keep weights between
  *    1e-300 and 1e-20, and skipping them saves two thirds of the pass.
  *
+ * 4. Only samples within 745 nats of the best can have a nonzero weight in
+ *    double precision (exp(-746) underflows to 0). A forward pass in single
+ *    precision (gim_screen.c), with an a priori bound on its error, finds
+ *    the others; their parent configurations then skip the double pass
+ *    unless another sample needs them. The result is the same to the bit:
+ *    a screened-out sample's weight would have been exactly 0. Early in
+ *    training, when nearly every sample has its own configurations, this
+ *    halves the cost of a step.
+ *
  * In both graph modes the forward pass of a configuration takes the graph
  * values g_ij as continuous input weights (x_i enters mechanism j as
  * g_ij x_i). Straight-through mode feeds the discrete sample and
@@ -34,6 +43,7 @@
 #include <math.h>
 #include <string.h>
 #include "gim_likelihood.h"
+#include "gim_screen.h"
 #include "gim_tanh.h"
 #include "gim_simd.h"
 #ifdef _OPENMP
@@ -446,6 +456,92 @@ static void config_backward_linear(const gim_layout *L, const gim_data *D, const
     }
 }
 
+/* Log-density of gene j over the observational contexts, from the
+ * residual square sums Q2[k] of one configuration. */
+static double observational_loglik(int zi, const gim_data *D, int j, const double *Q2,
+                                   noise_terms nt)
+{
+    double acc = 0.0;
+    for (int k = D->Kp; k < D->K; k++) {
+        size_t e = k + (size_t) D->K * j;
+        acc += lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[k], nt);
+    }
+    return acc;
+}
+
+/* l_m / weight for sample m: each gene's observational log-density over
+ * the observational contexts (lobs_obs of its configuration) plus, in every
+ * perturbed context, the mixture (1 - i) log p_obs + i log p_int with the
+ * sample's soft target i. Writes log p_int to lint when lint is given. */
+static double sample_loglik(const gim_settings *s, const gim_data *D, const gim_pass *P,
+                            int m, const int *cfg_of, const double *Q1, const double *Q2,
+                            const double *lobs_obs, const noise_terms *gene_noise,
+                            const double *vint, double *lint)
+{
+    int M = P->M, d = D->d, K = D->K, Kp = D->Kp;
+    int zi = s->mechanism == GIM_ZILOGNORMAL, shift = s->intervention == GIM_SHIFT;
+    double lm = 0.0;
+    for (int j = 0; j < d; j++) {
+        size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
+        noise_terms nt = gene_noise[j];
+        double lj = lobs_obs[c];
+        for (int k = 0; k < Kp; k++) {
+            size_t e = k + (size_t) K * j, idx = ((size_t) m * Kp + k) * d + j;
+            double cnt = D->cnt[e], n0 = D->n0[e], npos = cnt - n0;
+            double lo = lobs(zi, cnt, n0, D->s1[e], Q2[c * K + k], nt), li;
+            if (shift) {
+                double psi = P->ps[0][idx];
+                double q2 = Q2[c * K + k] - 2.0 * psi * Q1[c * K + k] + npos * psi * psi;
+                li = lobs(zi, cnt, n0, D->s1[e], q2, nt);
+            } else {
+                double mu = P->ps[0][idx];
+                double q2 = D->s2[e] - 2.0 * mu * D->s1[e] + npos * mu * mu;
+                noise_terms ni = { P->ps[1][idx], vint[idx], 0.0, 0.0 };
+                if (zi) {
+                    ni.lp0 = log_sigmoid(P->ps[2][idx]);
+                    ni.lp1 = log_sigmoid(-P->ps[2][idx]);
+                }
+                li = lobs(zi, cnt, n0, D->s1[e], q2, ni);
+            }
+            if (lint) lint[idx] = li;
+            double i = P->ti[idx];
+            lj += (1.0 - i) * lo + i * li;
+        }
+        lm += lj;
+    }
+    return lm;
+}
+
+/* Bound on |l_m - l_m(float)| / weight when the residual sums come from the
+ * float pass: a mean off by at most delta changes sum r^2 over a context by
+ * at most 2 delta sum |r| + npos delta^2 (sum |r - psi| for shifts), and
+ * the log-density by half that times the precision v. */
+static double sample_error(const gim_settings *s, const gim_data *D, const gim_pass *P, int m,
+                           const int *cfg_of, const double *Sa, const double *delta,
+                           const noise_terms *gene_noise)
+{
+    int M = P->M, d = D->d, K = D->K, Kp = D->Kp, shift = s->intervention == GIM_SHIFT;
+    double err = 0.0;
+    for (int j = 0; j < d; j++) {
+        size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
+        double dl = delta[c], v = gene_noise[j].v;
+        for (int k = 0; k < K; k++) {
+            size_t e = k + (size_t) K * j;
+            double npos = D->cnt[e] - D->n0[e], sa = Sa[c * K + k];
+            double eo = 0.5 * v * (2.0 * sa * dl + npos * dl * dl);
+            if (k >= Kp) { err += eo; continue; }
+            size_t idx = ((size_t) m * Kp + k) * d + j;
+            double i = P->ti[idx];
+            err += (1.0 - i) * eo;
+            if (shift) {
+                double sp = sa + npos * fabs(P->ps[0][idx]);
+                err += i * 0.5 * v * (2.0 * sp * dl + npos * dl * dl);
+            }
+        }
+    }
+    return err;
+}
+
 GIM_TARGET_CLONES
 static void intervened_precisions(const double *log_sd, size_t n, double *out)
 {
@@ -485,7 +581,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
     P->configs = 0;
     for (int j = 0; j < d; j++) P->configs += nU[j];
 
-    /* ---- 2. forward pass of every configuration ----------------------- */
+    /* ---- 2. forward pass of every configuration needed ---------------- */
     double *Q1 = alloc(sizeof(double) * MK * d), *Q2 = alloc(sizeof(double) * MK * d);
     double *lobs_obs = alloc(sizeof(double) * (size_t) M * d);
     int wmax = s->H > 1 ? s->H : 1;
@@ -494,6 +590,65 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
     double *weff_all = alloc(sizeof(double) * (size_t) nth * d * wmax);
     size_t t_len = (size_t) GIM_BLOCK * (wmax + 1);
     double *t_all = alloc(sizeof(double) * (size_t) nth * t_len);
+    noise_terms *gene_noise = alloc(sizeof(noise_terms) * d);
+    for (int j = 0; j < d; j++)
+        gene_noise[j] = noise_make(zi, par[L->log_sd + j], zi ? par[L->zero_logit + j] : 0.0);
+    /* Precision exp(-2 log-sd) of every intervened noise draw (hard), in one
+     * vectorised sweep: steps 2 to 4 need it. */
+    double *vint = NULL;
+    if (!shift) {
+        size_t MKd = (size_t) M * Kp * d;
+        vint = alloc(sizeof(double) * (MKd ? MKd : 1));
+        intervened_precisions(P->ps[1], MKd, vint);
+    }
+    char *needed = alloc((size_t) M * d), *active = alloc((size_t) M);
+    int screen = s->screen && s->mechanism != GIM_LINEAR && M > 1;
+    memset(needed, !screen, (size_t) M * d);
+    memset(active, !screen, (size_t) M);
+    P->screened = 0;
+    if (screen) {
+        /* Fact 4: float pass of every configuration, then the samples that
+         * can still carry weight, then the configurations they use. */
+        gim_screen_data F;
+        gim_screen_data_make(D, alloc, &F);
+        double *Sa = alloc(sizeof(double) * MK * d), *delta = alloc(sizeof(double) * M * d);
+        size_t f_len = gim_screen_scratch_len(wmax, d);
+        float *f_all = alloc(sizeof(float) * (size_t) nth * f_len);
+        #pragma omp parallel num_threads(nth)
+        {
+            int tid = gim_thread_id();
+            config_view cv = { 0, pa_all + (size_t) tid * d, weff_all + (size_t) tid * d * wmax };
+            #pragma omp for schedule(dynamic, 1)
+            for (int j = 0; j < d; j++)
+                for (int u = 0; u < nU[j]; u++) {
+                    size_t c = (size_t) j * M + u;
+                    config_make(s, L, par, P->graph + rep[c] * dd + (size_t) d * j, j, &cv);
+                    delta[c] = gim_screen_forward(s, L, D, &F, par, j, cv.npa, cv.pa, cv.weff,
+                                                  Q1 + c * K, Q2 + c * K, Sa + c * K,
+                                                  f_all + (size_t) tid * f_len);
+                    lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
+                }
+        }
+        double *lo_f = alloc(sizeof(double) * M), *hi_f = alloc(sizeof(double) * M);
+        #pragma omp parallel for num_threads(nth) schedule(static)
+        for (int m = 0; m < M; m++) {
+            double l = sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs, gene_noise, vint, NULL);
+            /* Plus slack for the rounding of the double sums themselves. */
+            double e = sample_error(s, D, P, m, cfg_of, Sa, delta, gene_noise) + 1.0 +
+                1e-9 * fabs(l);
+            lo_f[m] = D->weight * (l - e);
+            hi_f[m] = D->weight * (l + e);
+        }
+        double best = -INFINITY;
+        for (int m = 0; m < M; m++) if (lo_f[m] > best) best = lo_f[m];
+        for (int m = 0; m < M; m++) {
+            /* NaN bounds keep the sample: the double pass decides. */
+            active[m] = !(hi_f[m] < best - 746.0);
+            P->screened += !active[m];
+            if (active[m])
+                for (int j = 0; j < d; j++) needed[(size_t) j * M + cfg_of[(size_t) m * d + j]] = 1;
+        }
+    }
     #pragma omp parallel num_threads(nth)
     {
         int tid = gim_thread_id();
@@ -502,69 +657,23 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         #pragma omp for schedule(dynamic, 1)
         for (int j = 0; j < d; j++) {
             config_view cv = { 0, pa_buf, weff_buf };
-            noise_terms nt = noise_make(zi, par[L->log_sd + j],
-                                        zi ? par[L->zero_logit + j] : 0.0);
             for (int u = 0; u < nU[j]; u++) {
                 size_t c = (size_t) j * M + u;
+                if (!needed[c]) continue;
                 const double *col = P->graph + rep[c] * dd + (size_t) d * j;
                 config_make(s, L, par, col, j, &cv);
                 config_forward(s, L, D, par, j, &cv, Q1 + c * K, Q2 + c * K, t);
-                double acc = 0.0;
-                for (int k = Kp; k < K; k++) {
-                    size_t e = k + (size_t) K * j;
-                    acc += lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[c * K + k], nt);
-                }
-                lobs_obs[c] = acc;
+                lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
             }
         }
     }
 
     /* ---- 3. per-sample log-likelihoods l_m ---------------------------- */
     double *lint = alloc(sizeof(double) * (size_t) M * Kp * d);
-    /* Precision exp(-2 log-sd) of every intervened noise draw (hard), in one
-     * vectorised sweep: steps 3 and 4 both need it. */
-    double *vint = NULL;
-    if (!shift) {
-        size_t MKd = (size_t) M * Kp * d;
-        vint = alloc(sizeof(double) * (MKd ? MKd : 1));
-        intervened_precisions(P->ps[1], MKd, vint);
-    }
-    noise_terms *gene_noise = alloc(sizeof(noise_terms) * d);
-    for (int j = 0; j < d; j++)
-        gene_noise[j] = noise_make(zi, par[L->log_sd + j], zi ? par[L->zero_logit + j] : 0.0);
     #pragma omp parallel for num_threads(nth) schedule(static)
-    for (int m = 0; m < M; m++) {
-        double lm = 0.0;
-        for (int j = 0; j < d; j++) {
-            size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
-            noise_terms nt = gene_noise[j];
-            double lj = lobs_obs[c];
-            for (int k = 0; k < Kp; k++) {
-                size_t e = k + (size_t) K * j, idx = ((size_t) m * Kp + k) * d + j;
-                double cnt = D->cnt[e], n0 = D->n0[e], npos = cnt - n0;
-                double lo = lobs(zi, cnt, n0, D->s1[e], Q2[c * K + k], nt), li;
-                if (shift) {
-                    double psi = P->ps[0][idx];
-                    double q2 = Q2[c * K + k] - 2.0 * psi * Q1[c * K + k] + npos * psi * psi;
-                    li = lobs(zi, cnt, n0, D->s1[e], q2, nt);
-                } else {
-                    double mu = P->ps[0][idx];
-                    double q2 = D->s2[e] - 2.0 * mu * D->s1[e] + npos * mu * mu;
-                    noise_terms ni = { P->ps[1][idx], vint[idx], 0.0, 0.0 };
-                    if (zi) {
-                        ni.lp0 = log_sigmoid(P->ps[2][idx]);
-                        ni.lp1 = log_sigmoid(-P->ps[2][idx]);
-                    }
-                    li = lobs(zi, cnt, n0, D->s1[e], q2, ni);
-                }
-                lint[idx] = li;
-                double i = P->ti[idx];
-                lj += (1.0 - i) * lo + i * li;
-            }
-            lm += lj;
-        }
-        P->ell[m] = D->weight * lm;
-    }
+    for (int m = 0; m < M; m++)
+        P->ell[m] = active[m] ? D->weight * sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs,
+                                                          gene_noise, vint, lint) : -INFINITY;
     double mx = -INFINITY;
     for (int m = 0; m < M; m++) if (P->ell[m] > mx) mx = P->ell[m];
     double z = 0.0;

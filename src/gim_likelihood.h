@@ -16,6 +16,7 @@ typedef struct {
     int configs;              /* distinct (gene, parent set) pairs evaluated */
     double *dT, *dPsi[3];     /* Kp x d (k + Kp j): d J / d target logit, d J / d psi */
     double *dg;               /* M x d x d: d J / d graph value */
+    int screened;             /* out: samples ruled out by the float pass (fact 4) */
 } gim_pass;
 
 /* Adds the requested gradients (mechanism block into grad; targets, psi and

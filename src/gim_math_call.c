@@ -8,12 +8,15 @@
 #include "gim_rng.h"
 #include "gim_tanh.h"
 
-/* fn: 1 exp, 2 log, 3 tanh, 4 sigmoid, 5 sin(2 pi x), 6 cos(2 pi x). */
+double gim_tanhf_double(double a);   /* gim_screen.c */
+
+/* fn: 1 exp, 2 log, 3 tanh, 4 sigmoid, 5 sin(2 pi x), 6 cos(2 pi x), 7 tanh in
+ * single precision (the screening pass). */
 SEXP pg_gim_math(SEXP x, SEXP fn)
 {
     if (!Rf_isReal(x)) Rf_error("`x` must be a double vector.");
     int f = pg_scalar_int(fn, "fn");
-    if (f < 1 || f > 6) Rf_error("`fn` must be 1 to 6.");
+    if (f < 1 || f > 7) Rf_error("`fn` must be 1 to 7.");
     R_xlen_t n = XLENGTH(x);
     SEXP out = PROTECT(Rf_allocVector(REALSXP, n));
     const double *a = REAL(x);
@@ -25,6 +28,7 @@ SEXP pg_gim_math(SEXP x, SEXP fn)
         case 2: o[i] = gim_log(a[i]); break;
         case 3: o[i] = gim_tanh(a[i]); break;
         case 4: o[i] = gim_sigmoid(a[i]); break;
+        case 7: o[i] = gim_tanhf_double(a[i]); break;
         default:
             gim_sincos_turn(a[i], &sn, &cs);
             o[i] = f == 5 ? sn : cs;

@@ -247,12 +247,14 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     gim_pass_run(s, L, D, par, &P, grad);
     rep->loglik = P.loglik;
     rep->configs = P.configs;
+    rep->screened = P.screened;
     double ll_J = P.loglik;
     if (relaxed) {
         gim_pass R = { M, g_soft, 0, ti, { ps[0], ps[1], ps[2] }, 0, 1, 1,
                        ell, w, 0.0, 0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
         gim_pass_run(s, L, D, par, &R, grad);
         rep->configs += R.configs;
+        rep->screened += R.screened;
         rep->loglik_relaxed = ll_J = R.loglik;
     }
     if (!isfinite(ll_J)) { rep->status = GIM_BAD_LOGLIK; return; }

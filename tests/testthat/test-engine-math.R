@@ -4,7 +4,7 @@
 
 engine_math <- function(x, fn) {
   .Call(perturbgim:::pg_gim_math, as.double(x), match(fn, c("exp", "log", "tanh", "sigmoid",
-                                                         "sin", "cos")))
+                                                         "sin", "cos", "tanh_float")))
 }
 
 test_that("engine exp and log are accurate to a few ulps over their ranges", {
@@ -28,6 +28,15 @@ test_that("engine tanh and sigmoid match R's", {
   expect_lt(max(abs(engine_math(z, "sigmoid") - stats::plogis(z))), 1e-15)
   small <- seq(-700, -30, length.out = 101)
   expect_lt(max(abs(engine_math(small, "sigmoid") / stats::plogis(small) - 1)), 1e-13)
+})
+
+test_that("single-precision tanh stays within the error the screening assumes", {
+  # Multiples of 2^-10 are exact in float, so the input is not rounded.
+  a <- c(seq(-30, 30, by = 2^-10), -2^-20, 2^-20, 0)
+  err <- abs(engine_math(a, "tanh_float") - tanh(a))
+  # TANHF_ERROR in src/gim_screen.c.
+  expect_lt(max(err), 1e-6)
+  expect_identical(sign(engine_math(a, "tanh_float")), sign(a))
 })
 
 test_that("engine sin and cos of a fraction of a turn match R's in every quadrant", {

@@ -66,6 +66,11 @@ static inline int gim_thread_id(void)
 #endif
 }
 
+/* Screening (fact 4) runs when there are at least this many distinct parent
+ * sets per gene: with fewer, the double pass costs less than the second pass
+ * over the samples that screening needs. */
+#define GIM_SCREEN_MIN_CONFIGS 4
+
 /* Softmax weights at or below this skip the backward pass (fact 3 above). */
 #define GIM_NEGLIGIBLE_WEIGHT 1e-20
 
@@ -322,13 +327,66 @@ static inline double lobs(int zi, double cnt, double n0, double s1, double q2,
     return out;
 }
 
+/* out[h] += sum_c z[h * GIM_BLOCK + c] x[c] over the cells c < nb, for the
+ * units h < H: x is loaded once for four units, and the partial sums stay
+ * in four-lane registers until one horizontal sum per unit. (A reduction
+ * under `omp simd` summed its lanes back through memory, a store-to-load
+ * stall per sum that took a third of the backward pass with contexts of
+ * about 55 cells.) */
+static GIM_ALWAYS_INLINE void unit_dots(const double *z, const double *x, int nb, int H,
+                                        double *out)
+{
+    int h = 0;
+#if GIM_HAVE_TILES
+    int n4 = nb - nb % 4;
+    for (; h + 4 <= H; h += 4) {
+        const double *z0 = z + (size_t) h * GIM_BLOCK, *z1 = z0 + GIM_BLOCK;
+        const double *z2 = z1 + GIM_BLOCK, *z3 = z2 + GIM_BLOCK;
+        gim_v4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, xv, zv;
+        for (int c = 0; c < n4; c += 4) {
+            memcpy(&xv, x + c, sizeof xv);
+            memcpy(&zv, z0 + c, sizeof zv); a0 += zv * xv;
+            memcpy(&zv, z1 + c, sizeof zv); a1 += zv * xv;
+            memcpy(&zv, z2 + c, sizeof zv); a2 += zv * xv;
+            memcpy(&zv, z3 + c, sizeof zv); a3 += zv * xv;
+        }
+        double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+        double s2 = (a2[0] + a2[1]) + (a2[2] + a2[3]), s3 = (a3[0] + a3[1]) + (a3[2] + a3[3]);
+        for (int c = n4; c < nb; c++) {
+            s0 += z0[c] * x[c]; s1 += z1[c] * x[c]; s2 += z2[c] * x[c]; s3 += z3[c] * x[c];
+        }
+        out[h] += s0; out[h + 1] += s1; out[h + 2] += s2; out[h + 3] += s3;
+    }
+    for (; h < H; h++) {
+        const double *zh = z + (size_t) h * GIM_BLOCK;
+        gim_v4 a0 = {0, 0, 0, 0}, a1 = a0, xv, zv;
+        int c = 0;
+        for (; c + 8 <= nb; c += 8) {
+            memcpy(&xv, x + c, sizeof xv); memcpy(&zv, zh + c, sizeof zv); a0 += zv * xv;
+            memcpy(&xv, x + c + 4, sizeof xv); memcpy(&zv, zh + c + 4, sizeof zv); a1 += zv * xv;
+        }
+        a0 += a1;
+        double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]);
+        for (; c < nb; c++) s0 += zh[c] * x[c];
+        out[h] += s0;
+    }
+#else
+    for (; h < H; h++) {
+        const double *zh = z + (size_t) h * GIM_BLOCK;
+        double s0 = 0.0;
+        for (int c = 0; c < nb; c++) s0 += zh[c] * x[c];
+        out[h] += s0;
+    }
+#endif
+}
+
 /* Backward pass of an MLP configuration over the cells of one context, in
  * blocks as config_forward: recomputes the units, adds d J / d theta_j
  * (upstream d J / d mean = (wc r - bc) v per cell) when grad is given, and
  * the sums acc1[i, h] = sum r q_h x_i and acc0[i, h] = sum q_h x_i (q_h =
  * d mean / d pre-activation h) over all genes i when acc1 is given: those
  * give d J / d g_ij for parents and non-parents alike. `buf` holds
- * GIM_BLOCK * (3 H + 3) doubles. */
+ * GIM_BLOCK * (3 H + 4) + H doubles. */
 GIM_TARGET_CLONES
 static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
                                 const gim_data *D, const double *par, int j,
@@ -365,47 +423,27 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
         if (grad) {
             double *gw2 = grad + L->w2 + (size_t) H * j, *gb1 = grad + L->b1 + (size_t) H * j;
             double sd = 0.0;
-            #pragma omp simd reduction(+:sd)
             for (int c = 0; c < nb; c++) sd += delta[c];
             grad[L->b2 + j] += sd;
-            for (int h = 0; h < H; h++) {
-                const double *a = tt + (size_t) h * GIM_BLOCK, *qh = q + (size_t) h * GIM_BLOCK;
-                double s_t = 0.0, s_q = 0.0;
-                #pragma omp simd reduction(+:s_t, s_q)
-                for (int c = 0; c < nb; c++) { s_t += delta[c] * a[c]; s_q += delta[c] * qh[c]; }
-                gw2[h] += s_t;
-                gb1[h] += s_q;
-            }
+            unit_dots(tt, delta, nb, H, gw2);
+            unit_dots(q, delta, nb, H, gb1);
+            double *dx = delta + GIM_BLOCK, *gp = dx + GIM_BLOCK;
             for (int p = 0; p < cv->npa; p++) {
                 int i = cv->pa[p];
                 const double *xi = D->xc + (size_t) n * i + c0;
                 double *gw1 = grad + L->w1 + (size_t) H * (i + (size_t) d * j);
-                for (int h = 0; h < H; h++) {
-                    const double *qh = q + (size_t) h * GIM_BLOCK;
-                    double acc = 0.0;
-                    #pragma omp simd reduction(+:acc)
-                    for (int c = 0; c < nb; c++) acc += delta[c] * qh[c] * xi[c];
-                    gw1[h] += col[i] * acc;
-                }
+                #pragma omp simd
+                for (int c = 0; c < nb; c++) dx[c] = delta[c] * xi[c];
+                for (int h = 0; h < H; h++) gp[h] = 0.0;
+                unit_dots(q, dx, nb, H, gp);
+                for (int h = 0; h < H; h++) gw1[h] += col[i] * gp[h];
             }
         }
         if (acc1)
             for (int i = 0; i < d; i++) {
                 const double *xi = D->xc + (size_t) n * i + c0;
-                for (int h = 0; h < H; h++) {
-                    const double *rqh = rq + (size_t) h * GIM_BLOCK;
-                    double a1 = 0.0;
-                    #pragma omp simd reduction(+:a1)
-                    for (int c = 0; c < nb; c++) a1 += rqh[c] * xi[c];
-                    acc1[(size_t) i * H + h] += a1;
-                    if (acc0) {
-                        const double *qh = q + (size_t) h * GIM_BLOCK;
-                        double a0 = 0.0;
-                        #pragma omp simd reduction(+:a0)
-                        for (int c = 0; c < nb; c++) a0 += qh[c] * xi[c];
-                        acc0[(size_t) i * H + h] += a0;
-                    }
-                }
+                unit_dots(rq, xi, nb, H, acc1 + (size_t) i * H);
+                if (acc0) unit_dots(q, xi, nb, H, acc0 + (size_t) i * H);
             }
     }
 }
@@ -512,32 +550,20 @@ static double sample_loglik(const gim_settings *s, const gim_data *D, const gim_
     return lm;
 }
 
-/* Bound on |l_m - l_m(float)| / weight when the residual sums come from the
- * float pass: a mean off by at most delta changes sum r^2 over a context by
- * at most 2 delta sum |r| + npos delta^2 (sum |r - psi| for shifts), and
- * the log-density by half that times the precision v. */
-static double sample_error(const gim_settings *s, const gim_data *D, const gim_pass *P, int m,
-                           const int *cfg_of, const double *Sa, const double *delta,
-                           const noise_terms *gene_noise)
+/* Bound on how far the float pass can move the log-likelihood terms of a
+ * configuration, over all contexts: a mean off by at most delta changes a
+ * context's sum of r^2 by at most 2 delta sum |r| + npos delta^2 (sum
+ * |r - psi| <= sum |r| + npos |psi| for shifts), and the log-density by half
+ * that times the precision v. Soft targets mix the observational and
+ * intervened terms, so the larger bound serves both. */
+static double config_error(const gim_data *D, int j, const double *Sa, double delta, double v,
+                           double psi_max)
 {
-    int M = P->M, d = D->d, K = D->K, Kp = D->Kp, shift = s->intervention == GIM_SHIFT;
     double err = 0.0;
-    for (int j = 0; j < d; j++) {
-        size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
-        double dl = delta[c], v = gene_noise[j].v;
-        for (int k = 0; k < K; k++) {
-            size_t e = k + (size_t) K * j;
-            double npos = D->cnt[e] - D->n0[e], sa = Sa[c * K + k];
-            double eo = 0.5 * v * (2.0 * sa * dl + npos * dl * dl);
-            if (k >= Kp) { err += eo; continue; }
-            size_t idx = ((size_t) m * Kp + k) * d + j;
-            double i = P->ti[idx];
-            err += (1.0 - i) * eo;
-            if (shift) {
-                double sp = sa + npos * fabs(P->ps[0][idx]);
-                err += i * 0.5 * v * (2.0 * sp * dl + npos * dl * dl);
-            }
-        }
+    for (int k = 0; k < D->K; k++) {
+        size_t e = k + (size_t) D->K * j;
+        double npos = D->cnt[e] - D->n0[e];
+        err += 0.5 * v * (2.0 * (Sa[k] + npos * psi_max) * delta + npos * delta * delta);
     }
     return err;
 }
@@ -602,30 +628,41 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         intervened_precisions(P->ps[1], MKd, vint);
     }
     char *needed = alloc((size_t) M * d), *active = alloc((size_t) M);
-    int screen = s->screen && s->mechanism != GIM_LINEAR && M > 1;
+    /* With few distinct parent sets (late in training) the double pass is
+     * cheaper than screening, which costs a second pass over the samples. */
+    int screen = s->screen && s->mechanism != GIM_LINEAR && M > 1 &&
+        P->configs >= GIM_SCREEN_MIN_CONFIGS * d;
     memset(needed, !screen, (size_t) M * d);
     memset(active, !screen, (size_t) M);
     P->screened = 0;
     if (screen) {
-        /* Fact 4: float pass of every configuration, then the samples that
-         * can still carry weight, then the configurations they use. */
+        /* Fact 4: float pass of every configuration with a bound on its
+         * error, then the samples that can still carry weight, then the
+         * configurations they use. */
         gim_screen_data F;
         gim_screen_data_make(D, alloc, &F);
-        double *Sa = alloc(sizeof(double) * MK * d), *delta = alloc(sizeof(double) * M * d);
+        double *err = alloc(sizeof(double) * M * d), *psi_max = alloc(sizeof(double) * d);
+        for (int j = 0; j < d; j++) psi_max[j] = 0.0;
+        if (shift)
+            for (size_t e = 0; e < (size_t) M * Kp * d; e++)
+                if (fabs(P->ps[0][e]) > psi_max[e % d]) psi_max[e % d] = fabs(P->ps[0][e]);
         size_t f_len = gim_screen_scratch_len(wmax, d);
         float *f_all = alloc(sizeof(float) * (size_t) nth * f_len);
+        double *sa_all = alloc(sizeof(double) * (size_t) nth * K);
         #pragma omp parallel num_threads(nth)
         {
             int tid = gim_thread_id();
             config_view cv = { 0, pa_all + (size_t) tid * d, weff_all + (size_t) tid * d * wmax };
+            double *Sa = sa_all + (size_t) tid * K;
             #pragma omp for schedule(dynamic, 1)
             for (int j = 0; j < d; j++)
                 for (int u = 0; u < nU[j]; u++) {
                     size_t c = (size_t) j * M + u;
                     config_make(s, L, par, P->graph + rep[c] * dd + (size_t) d * j, j, &cv);
-                    delta[c] = gim_screen_forward(s, L, D, &F, par, j, cv.npa, cv.pa, cv.weff,
-                                                  Q1 + c * K, Q2 + c * K, Sa + c * K,
-                                                  f_all + (size_t) tid * f_len);
+                    double delta = gim_screen_forward(s, L, D, &F, par, j, cv.npa, cv.pa,
+                                                      cv.weff, Q1 + c * K, Q2 + c * K, Sa,
+                                                      f_all + (size_t) tid * f_len);
+                    err[c] = config_error(D, j, Sa, delta, gene_noise[j].v, psi_max[j]);
                     lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
                 }
         }
@@ -634,8 +671,8 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         for (int m = 0; m < M; m++) {
             double l = sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs, gene_noise, vint, NULL);
             /* Plus slack for the rounding of the double sums themselves. */
-            double e = sample_error(s, D, P, m, cfg_of, Sa, delta, gene_noise) + 1.0 +
-                1e-9 * fabs(l);
+            double e = 1.0 + 1e-9 * fabs(l);
+            for (int j = 0; j < d; j++) e += err[(size_t) j * M + cfg_of[(size_t) m * d + j]];
             lo_f[m] = D->weight * (l - e);
             hi_f[m] = D->weight * (l + e);
         }
@@ -750,7 +787,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
     int *members_all = alloc(sizeof(int) * (size_t) nth * M);
     double *acc_all = alloc(sizeof(double) * (size_t) nth * 2 * d * wmax);
     double *E_all = alloc(sizeof(double) * (size_t) nth * 2 * K * d);
-    size_t b_len = (size_t) GIM_BLOCK * (3 * wmax + 3);
+    size_t b_len = (size_t) GIM_BLOCK * (3 * wmax + 4) + wmax;
     double *bbuf_all = alloc(sizeof(double) * (size_t) nth * b_len);
     #pragma omp parallel num_threads(nth)
     {

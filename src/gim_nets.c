@@ -10,6 +10,24 @@
 #include <math.h>
 #include <string.h>
 #include "gim_engine.h"
+#include "gim_simd.h"
+#include "gim_tanh.h"
+
+/* z[, o] += b[o], then tanh for hidden layers: the vectorised gim_tanh
+ * (libm's scalar tanh and expm1 took 4% of a late training step). */
+GIM_TARGET_CLONES
+static void add_bias(double *z, const double *b, int Kp, int out, int hidden)
+{
+    for (int o = 0; o < out; o++) {
+        double *zo = z + (size_t) o * Kp, bo = b[o];
+        if (hidden) {
+            #pragma omp simd
+            for (int r = 0; r < Kp; r++) zo[r] = gim_tanh(zo[r] + bo);
+        } else {
+            for (int r = 0; r < Kp; r++) zo[r] += bo;
+        }
+    }
+}
 
 void gim_nets_alloc(const gim_settings *s, int Kp, gim_net_cache *c,
                     void *(*alloc)(size_t))
@@ -33,14 +51,7 @@ void gim_nets_forward(const gim_settings *s, const gim_layout *L, const double *
             const double *W = par + L->net_w[q][l], *b = par + L->net_b[q][l];
             F77_CALL(dgemm)("N", "N", &Kp, &out, &in, &one, c->act[q][l], &Kp, W, &in,
                             &zero, z, &Kp FCONE FCONE);
-            int hidden = l + 1 < s->n_layers;
-            for (int o = 0; o < out; o++) {
-                double *zo = z + (size_t) o * Kp;
-                for (int r = 0; r < Kp; r++) {
-                    double t = zo[r] + b[o];
-                    zo[r] = hidden ? tanh(t) : t;
-                }
-            }
+            add_bias(z, b, Kp, out, l + 1 < s->n_layers);
         }
     }
 }

@@ -55,6 +55,7 @@ static double log_prior(const gim_settings *s, const gim_layout *L, const double
 /* NO-BEARS spectral radius of a d x d matrix by power iteration (Lee et al.
  * 2019): returns c = u'Gv / u'v and writes d c / d G = u v' / (u'v) into dc,
  * with u, v treated as constants. */
+GIM_TARGET_CLONES
 static double spectral_radius(const double *G, int d, int rounds, double *u, double *v,
                               double *tmp, double *dc)
 {
@@ -69,11 +70,16 @@ static double spectral_radius(const double *G, int d, int rounds, double *u, dou
         if (nu == 0.0) break;                    /* nilpotent: keep the last vectors */
         nu = sqrt(nu);
         for (int j = 0; j < d; j++) u[j] = tmp[j] / nu;
-        for (int i = 0; i < d; i++) {            /* G v */
-            double a = 0.0;
-            for (int j = 0; j < d; j++) a += G[i + (size_t) d * j] * v[j];
-            tmp[i] = a; nv += a * a;
+        /* G v column by column, so that the inner loop runs over
+         * contiguous memory and vectorises. */
+        for (int i = 0; i < d; i++) tmp[i] = 0.0;
+        for (int j = 0; j < d; j++) {
+            const double *gj = G + (size_t) d * j;
+            double vj = v[j];
+            #pragma omp simd
+            for (int i = 0; i < d; i++) tmp[i] += gj[i] * vj;
         }
+        for (int i = 0; i < d; i++) nv += tmp[i] * tmp[i];
         if (nv == 0.0) break;
         nv = sqrt(nv);
         for (int i = 0; i < d; i++) v[i] = tmp[i] / nv;

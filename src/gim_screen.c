@@ -115,37 +115,37 @@ static GIM_ALWAYS_INLINE void tile32(const float *xf, size_t n, int npa, const i
 }
 #endif
 
-/* Units and means of the cells c0 .. c0 + 63 (those past the block are
- * computed on padding or the next cells, and never used). */
+/* Units and means of the cells c0 .. c0 + nv - 1, nv a multiple of 32 (cells
+ * past the block are computed on padding or the next cells, never used). */
 static GIM_ALWAYS_INLINE void block_units_f(const float *xf, size_t n, int npa, const int *pa,
                                             const float *w, int H, const float *b1,
-                                            const double *w2, float b2, int c0, float *tt,
-                                            float *f)
+                                            const double *w2, float b2, int c0, int nv,
+                                            float *tt, float *f)
 {
     int h = 0;
 #if defined(__GNUC__)
     for (; h + 4 <= H; h += 4)
-        for (int c = 0; c < GIM_SCREEN_BLOCK; c += 16)
+        for (int c = 0; c < nv; c += 16)
             tile16x4(xf, n, npa, pa, w, H, b1, h, c0 + c, tt + c);
     for (; h < H; h++)
-        for (int c = 0; c < GIM_SCREEN_BLOCK; c += 32)
+        for (int c = 0; c < nv; c += 32)
             tile32(xf, n, npa, pa, w, H, b1[h], h, c0 + c, tt + (size_t) h * GIM_SCREEN_BLOCK + c);
 #else
     for (; h < H; h++) {
         float *a = tt + (size_t) h * GIM_SCREEN_BLOCK;
-        for (int c = 0; c < GIM_SCREEN_BLOCK; c++) a[c] = b1[h];
+        for (int c = 0; c < nv; c++) a[c] = b1[h];
         for (int p = 0; p < npa; p++) {
             const float *x = xf + n * pa[p] + c0;
             float wp = w[(size_t) p * H + h];
-            for (int c = 0; c < GIM_SCREEN_BLOCK; c++) a[c] += wp * x[c];
+            for (int c = 0; c < nv; c++) a[c] += wp * x[c];
         }
     }
 #endif
-    for (int c = 0; c < GIM_SCREEN_BLOCK; c++) f[c] = b2;
+    for (int c = 0; c < nv; c++) f[c] = b2;
     for (h = 0; h < H; h++) {
         float *a = tt + (size_t) h * GIM_SCREEN_BLOCK, wh = (float) w2[h];
         #pragma omp simd
-        for (int c = 0; c < GIM_SCREEN_BLOCK; c++) f[c] += wh * gim_tanhf(a[c]);
+        for (int c = 0; c < nv; c++) f[c] += wh * gim_tanhf(a[c]);
     }
 }
 
@@ -170,7 +170,8 @@ double gim_screen_forward(const gim_settings *s, const gim_layout *L, const gim_
         for (int c0 = D->start[k]; c0 < D->start[k + 1]; c0 += GIM_SCREEN_BLOCK) {
             int nb = D->start[k + 1] - c0 < GIM_SCREEN_BLOCK ? D->start[k + 1] - c0 :
                 GIM_SCREEN_BLOCK;
-            block_units_f(F->xf, n, npa, pa, w, H, b1f, w2, (float) b2, c0, tt, f);
+            block_units_f(F->xf, n, npa, pa, w, H, b1f, w2, (float) b2, c0, (nb + 31) / 32 * 32,
+                          tt, f);
             for (int c = 0; c < nb; c++) {
                 double y = xj[c0 + c];
                 if (zi) {

@@ -25,7 +25,7 @@ size_t gim_screen_scratch_len(int H, int d);
 /* Forward pass of the MLP configuration of gene j with parents pa[0 .. npa-1]
  * (first-layer weights weff[p * H + h], already multiplied by the graph
  * values) in single precision. Writes the residual sums Q1[k], Q2[k] and
- * sum |r| Sa[k] of every context (accumulated in double), and returns a
+ * sum |r| Sa[k] of every context k (accumulated in double), and returns a
  * bound on |f_float - f| for every cell, f the mechanism mean in double. */
 double gim_screen_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
                           const gim_screen_data *F, const double *par, int j, int npa,

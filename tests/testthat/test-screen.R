@@ -7,8 +7,10 @@ test_that("screening rules samples out and changes nothing, to the bit", {
   for (mech in c("mlp", "zilognormal")) {
     for (intv in c("hard", "shift")) {
       for (gg in c("straight_through", "relaxed")) {
-        # Enough cells that most samples fall far behind the best one.
-        pr <- engine_problem(mech, intv, gg, n_mc = 24L, n_per = c(300L, 250L, 280L, 400L),
+        # Enough cells that most samples fall far behind the best one, and
+        # enough samples for the 4 distinct parent sets per gene that
+        # screening needs (GIM_SCREEN_MIN_CONFIGS).
+        pr <- engine_problem(mech, intv, gg, n_mc = 40L, n_per = c(300L, 250L, 280L, 400L),
                              hidden = 5L)
         on <- engine_eval(pr)
         unscreened <- pr$settings

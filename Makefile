@@ -22,7 +22,7 @@ install:
 
 # The test suite, then the tests that drive the C code again with the C code
 # built under AddressSanitizer and UBSan (`make sanitize` runs them all).
-SANITIZE_QUICK := engine-math|gradients|fit|metrics-|scm|predict|simulate-benchmark
+SANITIZE_QUICK := engine-math|gradients|screen|fit|metrics-|scm|predict|simulate-benchmark
 test: deps install
 	@$(RSCRIPT) tools/run-tests.R
 	@echo "sanitizers: the C-driving tests under ASan + UBSan ($(SANITIZE_QUICK))"

@@ -22,10 +22,18 @@
 #' annealing it, as DiBS does, makes the graph samples concentrate, and since
 #' repeated parent sets are evaluated once, later steps also get cheaper (on
 #' the paper's synthetic data, about three times at 1,000 steps). Set
-#' `alpha_start = alpha` for a constant inverse temperature. With `beta_I_schedule = "cosine"`, the target sparsity
-#' weight rises from 0 to `beta_I` along a half cosine
-#' (`beta_I * (1 - cos(pi t / steps)) / 2`), so that targets are learned
-#' before they are pruned; `"constant"` keeps `beta_I` throughout.
+#' `alpha_start = alpha` for a constant inverse temperature.
+#'
+#' **Target sparsity.** By default (`beta_I_schedule = "constant"`) the
+#' target sparsity weight is `beta_I` from the first step. With `"cosine"` it
+#' rises from 0 to `beta_I` along a half cosine
+#' (`beta_I * (1 - cos(pi t / steps)) / 2`), our reading of the paper's
+#' "cosine annealing" of `beta_I`. Rising from 0 lets the fit explain a
+#' perturbation's downstream genes as extra targets before the graph has
+#' formed, and those targets then stay: on the paper's synthetic data
+#' (mlp, seed 1) half of the inferred targets were children of true ones,
+#' and the constant weight raised the in-distribution Target-F1 from 0.67
+#' to 0.80 with the same Edge-F1 and a better held-out likelihood.
 #'
 #' **Augmented Lagrangian.** `lambda` starts at `lambda_init` (0) and `mu` at
 #' `mu_init` (1e-9). Every `check_every` steps the per-cell Monte Carlo
@@ -62,7 +70,7 @@
 #' @param n_mc Monte Carlo samples per step.
 #' @param learning_rate Adam learning rate.
 #' @param beta_M,beta_I Graph and target sparsity weights.
-#' @param beta_I_schedule `"cosine"` or `"constant"` (see Details).
+#' @param beta_I_schedule `"constant"` or `"cosine"` (see Details).
 #' @param tau Inverse temperature of the Gumbel-sigmoid relaxations.
 #' @param alpha,alpha_start Inverse temperature of the edge probabilities at
 #'   the end and at the start of training (`alpha_start = NULL`: `alpha`,
@@ -104,7 +112,7 @@
 #' @export
 gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
                         beta_M = 50, beta_I = 10,
-                        beta_I_schedule = c("cosine", "constant"), tau = 1,
+                        beta_I_schedule = c("constant", "cosine"), tau = 1,
                         alpha = 10, alpha_start = 1, latent_dim = NULL,
                         mechanism_hidden = 5L, gim_hidden = c(100L, 100L),
                         prior_var_z = NULL, prior_var_theta = 0.1,

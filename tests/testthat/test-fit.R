@@ -82,10 +82,17 @@ test_that("the beta_I schedule and alpha schedule follow gim_control()", {
   b <- small_bench()
   set.seed(9)
   fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
-                 control = quick_control(alpha = 3, alpha_start = 1), verbose = FALSE)
+                 control = quick_control(alpha = 3, alpha_start = 1,
+                                         beta_I_schedule = "cosine"),
+                 verbose = FALSE)
   steps <- fit$trace$step - 1
   expect_equal(fit$trace$beta_I, 10 * (1 - cos(pi * steps / 60)) / 2)
   expect_equal(fit$trace$alpha, 1 + 2 * steps / 60)
+  # The default keeps beta_I from the first step.
+  set.seed(9)
+  fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
+                 control = quick_control(), verbose = FALSE)
+  expect_equal(fit$trace$beta_I, rep(10, 3))
 })
 
 test_that("a diverging fit stops with an error that names the term", {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <stdint.h>
 #include "gim_engine.h"
+#include "gim_screen.h"
 
 static void *r_scratch(size_t bytes)
 {
@@ -170,6 +171,9 @@ static void read_data(SEXP data, const gim_settings *s, gim_data *D)
     D->s1 = (double *) R_alloc(Kd, sizeof(double));
     D->s2 = (double *) R_alloc(Kd, sizeof(double));
     gim_data_stats(s, D);
+    D->xf = NULL;
+    D->xmax = NULL;
+    if (s->screen && s->mechanism != GIM_LINEAR) gim_screen_data_make(D, r_scratch);
 }
 
 /* Below about a million cell-gene-sample terms per step, thread start-up

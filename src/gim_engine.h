@@ -58,6 +58,11 @@ typedef struct {
     /* Sufficient statistics per context and gene (index k + K * j); for
      * zilognormal, s1/s2 are sums of log x and (log x)^2 over positive cells. */
     double *cnt, *n0, *s1, *s2;
+    /* For the single-precision screening (gim_screen.c), made once per
+     * .Call rather than every step: x in float (n x d, then padding) and
+     * each gene's max |x|. NULL when screening cannot run. */
+    float *xf;
+    double *xmax;
 } gim_data;
 
 /* Everything one evaluation of the objective reports. */

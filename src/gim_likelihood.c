@@ -631,8 +631,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
     char *needed = alloc((size_t) M * d), *active = alloc((size_t) M);
     /* With few distinct parent sets (late in training) the double pass is
      * cheaper than screening, which costs a second pass over the samples. */
-    int screen = s->screen && s->mechanism != GIM_LINEAR && M > 1 &&
-        P->configs >= GIM_SCREEN_MIN_CONFIGS * d;
+    int screen = D->xf && M > 1 && P->configs >= GIM_SCREEN_MIN_CONFIGS * d;
     memset(needed, !screen, (size_t) M * d);
     memset(active, !screen, (size_t) M);
     P->screened = 0;
@@ -640,8 +639,6 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
         /* Fact 4: float pass of every configuration with a bound on its
          * error, then the samples that can still carry weight, then the
          * configurations they use. */
-        gim_screen_data F;
-        gim_screen_data_make(D, alloc, &F);
         double *err = alloc(sizeof(double) * M * d), *psi_max = alloc(sizeof(double) * d);
         for (int j = 0; j < d; j++) psi_max[j] = 0.0;
         if (shift)
@@ -660,7 +657,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                 for (int u = 0; u < nU[j]; u++) {
                     size_t c = (size_t) j * M + u;
                     config_make(s, L, par, P->graph + rep[c] * dd + (size_t) d * j, j, &cv);
-                    double delta = gim_screen_forward(s, L, D, &F, par, j, cv.npa, cv.pa,
+                    double delta = gim_screen_forward(s, L, D, par, j, cv.npa, cv.pa,
                                                       cv.weff, Q1 + c * K, Q2 + c * K, Sa,
                                                       f_all + (size_t) tid * f_len);
                     err[c] = config_error(D, j, Sa, delta, gene_noise[j].v, psi_max[j]);

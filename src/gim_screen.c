@@ -49,18 +49,18 @@ double gim_tanhf_double(double a)
     return (double) gim_tanhf((float) a);
 }
 
-void gim_screen_data_make(const gim_data *D, void *(*alloc)(size_t), gim_screen_data *F)
+void gim_screen_data_make(gim_data *D, void *(*alloc)(size_t))
 {
     size_t nd = (size_t) D->n * D->d;
-    F->xf = alloc(sizeof(float) * (nd + GIM_SCREEN_PAD));
-    F->xmax = alloc(sizeof(double) * (size_t) D->d);
-    for (size_t e = 0; e < nd; e++) F->xf[e] = (float) D->xc[e];
-    memset(F->xf + nd, 0, sizeof(float) * GIM_SCREEN_PAD);
+    D->xf = alloc(sizeof(float) * (nd + GIM_SCREEN_PAD));
+    D->xmax = alloc(sizeof(double) * (size_t) D->d);
+    for (size_t e = 0; e < nd; e++) D->xf[e] = (float) D->xc[e];
+    memset(D->xf + nd, 0, sizeof(float) * GIM_SCREEN_PAD);
     for (int j = 0; j < D->d; j++) {
         double mx = 0.0;
         const double *x = D->xc + (size_t) D->n * j;
         for (int c = 0; c < D->n; c++) if (fabs(x[c]) > mx) mx = fabs(x[c]);
-        F->xmax[j] = mx;
+        D->xmax[j] = mx;
     }
 }
 
@@ -151,7 +151,7 @@ static GIM_ALWAYS_INLINE void block_units_f(const float *xf, size_t n, int npa, 
 
 GIM_TARGET_CLONES
 double gim_screen_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
-                          const gim_screen_data *F, const double *par, int j, int npa,
+                          const double *par, int j, int npa,
                           const int *pa, const double *weff, double *Q1, double *Q2,
                           double *Sa, float *scratch)
 {
@@ -170,7 +170,7 @@ double gim_screen_forward(const gim_settings *s, const gim_layout *L, const gim_
         for (int c0 = D->start[k]; c0 < D->start[k + 1]; c0 += GIM_SCREEN_BLOCK) {
             int nb = D->start[k + 1] - c0 < GIM_SCREEN_BLOCK ? D->start[k + 1] - c0 :
                 GIM_SCREEN_BLOCK;
-            block_units_f(F->xf, n, npa, pa, w, H, b1f, w2, (float) b2, c0, (nb + 31) / 32 * 32,
+            block_units_f(D->xf, n, npa, pa, w, H, b1f, w2, (float) b2, c0, (nb + 31) / 32 * 32,
                           tt, f);
             for (int c = 0; c < nb; c++) {
                 double y = xj[c0 + c];
@@ -194,7 +194,7 @@ double gim_screen_forward(const gim_settings *s, const gim_layout *L, const gim_
     double df = 0.0, out = fabs(b2);
     for (int h = 0; h < H; h++) {
         double A = fabs(b1[h]);
-        for (int p = 0; p < npa; p++) A += fabs(weff[(size_t) p * H + h]) * F->xmax[pa[p]];
+        for (int p = 0; p < npa; p++) A += fabs(weff[(size_t) p * H + h]) * D->xmax[pa[p]];
         df += fabs(w2[h]) * ((npa + 3) * EPS_FLOAT * A + TANHF_ERROR);
         out += fabs(w2[h]);
     }

@@ -11,13 +11,9 @@
 #define GIM_SCREEN_BLOCK 64
 #define GIM_SCREEN_PAD 64
 
-typedef struct {
-    float *xf;                    /* n x d column-major copy of x, then GIM_SCREEN_PAD zeros */
-    double *xmax;                 /* d: max |x| of each gene */
-} gim_screen_data;
-
-/* The float copy of D->xc and its column maxima, from `alloc`. */
-void gim_screen_data_make(const gim_data *D, void *(*alloc)(size_t), gim_screen_data *F);
+/* Fills D->xf (n x d column-major copy of x, then GIM_SCREEN_PAD zeros) and
+ * D->xmax (max |x| of each gene), from `alloc`. */
+void gim_screen_data_make(gim_data *D, void *(*alloc)(size_t));
 
 /* Floats of scratch per thread for gim_screen_forward(). */
 size_t gim_screen_scratch_len(int H, int d);
@@ -28,7 +24,7 @@ size_t gim_screen_scratch_len(int H, int d);
  * sum |r| Sa[k] of every context k (accumulated in double), and returns a
  * bound on |f_float - f| for every cell, f the mechanism mean in double. */
 double gim_screen_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
-                          const gim_screen_data *F, const double *par, int j, int npa,
+                          const double *par, int j, int npa,
                           const int *pa, const double *weff, double *Q1, double *Q2,
                           double *Sa, float *scratch);
 

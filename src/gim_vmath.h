@@ -36,21 +36,19 @@ static GIM_ALWAYS_INLINE int64_t gim_double_to_bits(double x)
     return b;
 }
 
-/* x clamped to [-c, c] by arithmetic alone: a conditional here stops GCC
- * from vectorising the loops that use it (with -ftrapping-math, the default),
- * and this form is exact inside the interval: (x - c) + |x - c| is exactly 0
- * when x <= c. */
-static GIM_ALWAYS_INLINE double gim_clamp(double x, double c)
-{
-    x = x - 0.5 * ((x - c) + fabs(x - c));
-    return x + 0.5 * ((-c - x) + fabs(-c - x));
-}
-
-/* min(x, c), one side of gim_clamp(): half the work where x is known to be
- * above -c. */
+/* min(x, c) by arithmetic alone: a conditional here stops GCC from
+ * vectorising the loops that use it (with -ftrapping-math, the default),
+ * and this form is exact for x <= c: (x - c) + |x - c| is exactly 0. */
 static GIM_ALWAYS_INLINE double gim_clamp_above(double x, double c)
 {
     return x - 0.5 * ((x - c) + fabs(x - c));
+}
+
+/* x clamped to [-c, c], the same way on both sides. */
+static GIM_ALWAYS_INLINE double gim_clamp(double x, double c)
+{
+    x = gim_clamp_above(x, c);
+    return x + 0.5 * ((-c - x) + fabs(-c - x));
 }
 
 /* x rounded to the nearest integer (|x| < 2^51), by adding and removing

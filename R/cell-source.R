@@ -76,3 +76,33 @@ cell_rows <- function(x, rows) {
   dimnames(out) <- NULL
   out
 }
+
+# Per-gene centre and scale of the cells (all rows), read a block at a time:
+# what gim_control(standardise = TRUE) fits in. Constant genes keep scale 1.
+gene_scaling <- function(x) {
+  n <- nrow(x)
+  sums <- squares <- numeric(ncol(x))
+  step <- cell_block_rows(x)
+  for (from in seq(1L, n, by = step)) {
+    block <- cell_rows(x, seq.int(from, min(n, from + step - 1L)))
+    sums <- sums + colSums(block)
+    squares <- squares + colSums(block * block)
+  }
+  center <- sums / n
+  scale <- sqrt(pmax(0, (squares - n * center^2) / max(1, n - 1)))
+  scale[!is.finite(scale) | scale < 1e-8 * pmax(1, abs(center))] <- 1
+  list(center = center, scale = scale)
+}
+
+# Cells on the fit's internal scale, and back.
+standardise_cells <- function(x, scaling) {
+  if (is.null(scaling)) return(x)
+  x <- sweep(x, 2L, scaling$center, check.margin = FALSE)
+  sweep(x, 2L, scaling$scale, "/", check.margin = FALSE)
+}
+
+unstandardise_cells <- function(x, scaling) {
+  if (is.null(scaling)) return(x)
+  x <- sweep(x, 2L, scaling$scale, "*", check.margin = FALSE)
+  sweep(x, 2L, scaling$center, "+", check.margin = FALSE)
+}

@@ -83,6 +83,14 @@
 #' @param prior_var_z,prior_var_theta,prior_var_sigma,prior_var_phi Prior
 #'   variances of `Z`, the mechanism weights, the log noise scales and the
 #'   net weights.
+#' @param weight_prior Which edge weights the `N(0, prior_var_theta)` prior
+#'   covers: `"all"` (every one of the `d x d` linear weights or MLP
+#'   first-layer weights) or `"masked"` (each edge's weights in proportion to
+#'   the edge's probability, `E_G[log p(theta | G)]`; see Details).
+#' @param latent_init_sd Standard deviation of the initial entries of `Z`.
+#' @param standardise Fit the model to genes centred and scaled to unit
+#'   variance (`"linear"` and `"mlp"` mechanisms; see Details). Predictions,
+#'   log-likelihoods and the trace are reported in the units of the data.
 #' @param psi_sd Standard deviation of sampled intervention parameters.
 #' @param power_iterations Power-iteration rounds of the acyclicity term.
 #' @param lambda_init,mu_init Starting augmented-Lagrangian coefficients.
@@ -116,7 +124,10 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
                         alpha = 10, alpha_start = 1, latent_dim = NULL,
                         mechanism_hidden = 5L, gim_hidden = c(100L, 100L),
                         prior_var_z = NULL, prior_var_theta = 0.1,
-                        prior_var_sigma = 4, prior_var_phi = 0.1, psi_sd = 0.1,
+                        prior_var_sigma = 4, prior_var_phi = 0.1,
+                        weight_prior = c("all", "masked"), latent_init_sd = 1,
+                        standardise = FALSE,
+                        psi_sd = 0.1,
                         power_iterations = 30L, lambda_init = 0, mu_init = 1e-9,
                         check_every = 100L, convergence_tol = 2e-3,
                         holdout = 100L, minibatch = NULL,
@@ -124,6 +135,7 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
                         n_threads = default_threads()) {
   beta_I_schedule <- arg_match_checked(beta_I_schedule)
   graph_gradient <- arg_match_checked(graph_gradient)
+  weight_prior <- arg_match_checked(weight_prior)
   nonneg <- function(v, arg) {
     if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) || v < 0) {
       cli::cli_abort("{.arg {arg}} must be a single number >= 0, not {describe_value(v)}.",
@@ -168,6 +180,9 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
     prior_var_theta = check_positive_number(prior_var_theta, "prior_var_theta"),
     prior_var_sigma = check_positive_number(prior_var_sigma, "prior_var_sigma"),
     prior_var_phi = check_positive_number(prior_var_phi, "prior_var_phi"),
+    weight_prior = weight_prior,
+    latent_init_sd = check_positive_number(latent_init_sd, "latent_init_sd"),
+    standardise = check_flag(standardise, "standardise"),
     psi_sd = nonneg(psi_sd, "psi_sd"),
     power_iterations = check_count(power_iterations, "power_iterations"),
     lambda_init = nonneg(lambda_init, "lambda_init"),
@@ -212,6 +227,7 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     lambda = control$lambda_init, mu = control$mu_init,
     var_z = control$prior_var_z %||% (1 / d), var_theta = control$prior_var_theta,
     var_sigma = control$prior_var_sigma, var_phi = control$prior_var_phi,
+    weight_prior = match(control$weight_prior %||% "all", c("all", "masked")) + 0,
     power_iterations = control$power_iterations + 0,
     # Single-precision screening of Monte Carlo samples; the same results
     # to the bit (src/gim_screen.c). 0 only in the tests that check that.

@@ -95,12 +95,12 @@ flatten_parameters <- function(parts, blocks) {
 # ?gim_control): mechanism output biases start at each gene's mean (of log x
 # over positive cells, and the zero fraction's logit, for zilognormal), so
 # uncentred expression data does not start far off.
-init_parameters <- function(blocks, x, mechanism, nodes) {
+init_parameters <- function(blocks, x, mechanism, nodes, latent_sd = 1) {
   glorot <- function(fan_in, fan_out, n) stats::rnorm(n, sd = sqrt(2 / (fan_in + fan_out)))
   par <- lapply(blocks, function(b) {
     p <- b$path
     n <- prod(b$dim)
-    if (p[1] == "graph_latent") return(stats::rnorm(n))
+    if (p[1] == "graph_latent") return(stats::rnorm(n, sd = latent_sd))
     if (p[1] == "theta") {
       return(switch(p[2],
         weights = stats::rnorm(n, sd = sqrt(0.1)),

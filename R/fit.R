@@ -106,7 +106,12 @@ gim_fit.default <- function(x, context, features,
   features <- check_features(features, context)
   if (!is.null(init)) check_init_matches(init, mechanism, intervention, nodes, features)
   held <- if (!is.null(init) && identical(init$state$n_cells, nrow(x))) init$state$heldout_cells
-  design <- training_design(x, context, features, control, held)
+  scaling <- if (!is.null(init)) {
+    init$x_scaling
+  } else if (isTRUE(control$standardise) && mechanism != "zilognormal") {
+    gene_scaling(x)
+  }
+  design <- training_design(x, context, features, control, held, scaling)
   fit_engine(design, mechanism, intervention, control, nodes, verbose, call, init, checkpoint)
 }
 
@@ -159,7 +164,7 @@ check_features <- function(features, context, call = rlang::caller_env()) {
 
 # Cells sorted by context (perturbed contexts in the order of `features`,
 # then observational ones), the held-out split and standardised features.
-training_design <- function(x, context, features, control, held = NULL) {
+training_design <- function(x, context, features, control, held = NULL, scaling = NULL) {
   perturbed <- rownames(features)
   observational <- setdiff(unique(context), perturbed)
   levels <- c(perturbed, observational)
@@ -182,7 +187,8 @@ training_design <- function(x, context, features, control, held = NULL) {
   }
   block <- function(rows, weight = 1) {
     counts <- tabulate(ctx[rows], nbins = length(levels))
-    list(x = cell_rows(x, rows), start = as.integer(c(0, cumsum(counts))),
+    list(x = standardise_cells(cell_rows(x, rows), scaling),
+         start = as.integer(c(0, cumsum(counts))),
          n_perturbed = length(perturbed) + 0, features = z, weight = weight)
   }
   train_rows <- sorted_rows(!is_held)
@@ -198,7 +204,10 @@ training_design <- function(x, context, features, control, held = NULL) {
        heldout_cells = held, n_cells = n,
        contexts = data.frame(context = levels, n_cells = as.integer(counts),
                              perturbed = levels %in% perturbed, row.names = NULL),
-       features = features, center = center, scale = scale)
+       features = features, center = center, scale = scale, scaling = scaling,
+       # Log-likelihoods per cell on the internal scale exceed those of the
+       # original units by the log Jacobian sum(log(scale)).
+       log_jacobian = if (is.null(scaling)) 0 else sum(log(scaling$scale)))
 }
 
 # A minibatch of about `size` training cells, drawn within each context in
@@ -259,7 +268,8 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   state <- if (is.null(init)) {
     # Gene means for the output biases: all training cells, or a minibatch.
     init_cells <- (design$train %||% chunk_data(design, list(seed = 0, step = 0)))$x
-    par <- init_parameters(blocks, init_cells, mechanism, nodes)
+    par <- init_parameters(blocks, init_cells, mechanism, nodes,
+                           latent_sd = control$latent_init_sd %||% 1)
     seed <- floor(stats::runif(1) * 2^32)
     list(par = par, m = numeric(length(par)), v = numeric(length(par)),
          step = 0L, lambda = settings$lambda, mu = settings$mu, seed = seed,
@@ -311,9 +321,12 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       state$m <- res$m
       state$v <- res$v
       state$step <- res$step
+      # Reported in the units of the data, whatever the internal scale.
+      jac <- design$log_jacobian
       rows[[length(rows) + 1L]] <<- data.frame(
-        step = res$step, objective = last[1], log_likelihood = last[2],
-        acyclicity = last[3], heldout = heldout, lambda = state$lambda, mu = state$mu,
+        step = res$step, objective = last[1] - design$n_train * jac,
+        log_likelihood = last[2] - design$n_train * jac,
+        acyclicity = last[3], heldout = heldout - jac, lambda = state$lambda, mu = state$mu,
         alpha = last[6], beta_I = last[5], ess = last[4],
         configs = mean(res$trace[, 7]), cyclic = cyclic,
         seconds = proc.time()[["elapsed"]] - started
@@ -405,7 +418,8 @@ is_dag <- function(g) {
 new_gim <- function(state, design, blocks, settings, control, mechanism, intervention,
                     nodes, call) {
   parts <- unflatten_parameters(state$par, blocks, nodes)
-  ll <- training_point_loglik(design, state$par, settings) * design$n_train
+  ll <- (training_point_loglik(design, state$par, settings) - design$log_jacobian) *
+    design$n_train
   structure(list(
     mechanism = mechanism, intervention = intervention, nodes = nodes,
     feature_names = colnames(design$features),
@@ -413,6 +427,7 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
     alpha = settings$alpha,
     theta = parts$theta, phi = parts$phi,
     feature_center = design$center, feature_scale = design$scale,
+    x_scaling = design$scaling,
     features = design$features, contexts = design$contexts,
     control = control, trace = state$trace %||% data.frame(),
     state = list(par = state$par, adam_m = state$m, adam_v = state$v, step = state$step,

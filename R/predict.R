@@ -362,7 +362,7 @@ sample_interventions <- function(fit, model, targets, psi, n) {
   x <- sample_scm(model, n, targets = targets, psi = psi,
                   intervention = fit$intervention)
   attr(x, "context") <- NULL
-  x
+  unstandardise_cells(x, fit$x_scaling)
 }
 
 unclass_samples <- function(x) {

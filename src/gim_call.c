@@ -102,6 +102,7 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->var_theta = setting_num(settings, "var_theta");
     s->var_sigma = setting_num(settings, "var_sigma");
     s->var_phi = setting_num(settings, "var_phi");
+    s->weight_prior = setting_int(settings, "weight_prior", 1, 2);
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));

@@ -34,21 +34,66 @@ static void add_prior(const double *par, double *grad, size_t from, size_t to, d
     for (size_t e = from; e < to; e++) grad[e] -= par[e] / var;
 }
 
-/* Gaussian priors of SPEC section 2 (constants dropped). */
+/* The edge weights: linear d x d weights, or the H x d x d first-layer
+ * weights of the MLPs; edge (i, j) owns `per_edge` consecutive entries
+ * from edge_weights + per_edge (i + d j). */
+static void edge_weight_block(const gim_settings *s, const gim_layout *L, size_t *start,
+                              size_t *per_edge)
+{
+    *start = s->mechanism == GIM_LINEAR ? L->w : L->w1;
+    *per_edge = s->mechanism == GIM_LINEAR ? 1 : (size_t) s->H;
+}
+
+/* Gaussian priors of SPEC section 2 (constants dropped). With the masked
+ * weight prior the edge weights are left to masked_weight_prior(). */
 static double log_prior(const gim_settings *s, const gim_layout *L, const double *par,
                         double *grad)
 {
     size_t mech_end = L->log_sd, sd_end = L->log_sd + s->d;
+    size_t w_start, per_edge, mech_start = L->theta;
+    edge_weight_block(s, L, &w_start, &per_edge);
+    if (s->weight_prior == GIM_PRIOR_MASKED)    /* the edge weights come first */
+        mech_start = w_start + per_edge * (size_t) s->d * s->d;
     double lp = -sum_squares(par, L->u, L->theta) / (2.0 * s->var_z) -
-        sum_squares(par, L->theta, mech_end) / (2.0 * s->var_theta) -
+        sum_squares(par, mech_start, mech_end) / (2.0 * s->var_theta) -
         sum_squares(par, L->log_sd, sd_end) / (2.0 * s->var_sigma) -
         sum_squares(par, sd_end, L->phi) / (2.0 * s->var_theta) -
         sum_squares(par, L->phi, L->total) / (2.0 * s->var_phi);
     add_prior(par, grad, L->u, L->theta, s->var_z);
-    add_prior(par, grad, L->theta, mech_end, s->var_theta);
+    add_prior(par, grad, mech_start, mech_end, s->var_theta);
     add_prior(par, grad, L->log_sd, sd_end, s->var_sigma);
     add_prior(par, grad, sd_end, L->phi, s->var_theta);
     add_prior(par, grad, L->phi, L->total, s->var_phi);
+    return lp;
+}
+
+/* The masked weight prior E_G[log p(theta | G)] = -sum_ij P(G_ij)
+ * |theta_ij|^2 / (2 var_theta) (constants dropped), as in DiBS and BaCaDI:
+ * an edge's weights are pulled to 0 only as far as the edge is believed in,
+ * so the weights of an absent edge keep the value the likelihood last gave
+ * them, and with it the gradient that can bring the edge back. Adds
+ * d/d theta to grad and d/d logit to dlogit; returns the term. */
+static double masked_weight_prior(const gim_settings *s, const gim_layout *L,
+                                  const double *par, const double *logit, double *grad,
+                                  double *dlogit)
+{
+    int d = s->d;
+    size_t w_start, per_edge;
+    edge_weight_block(s, L, &w_start, &per_edge);
+    double lp = 0.0;
+    for (size_t e = 0; e < (size_t) d * d; e++) {
+        if (e % (d + 1) == 0) continue;         /* self-loops are never used */
+        const double *w = par + w_start + per_edge * e;
+        double *gw = grad + w_start + per_edge * e;
+        double pe = sigmoid(logit[e]), sq = 0.0;
+        for (size_t h = 0; h < per_edge; h++) {
+            sq += w[h] * w[h];
+            gw[h] -= pe * w[h] / s->var_theta;
+        }
+        sq /= 2.0 * s->var_theta;
+        lp -= pe * sq;
+        dlogit[e] -= sq * pe * (1.0 - pe);
+    }
     return lp;
 }
 
@@ -301,6 +346,8 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
         sparsity_g += pe;
         dlogit[e] = acc - s->beta_M * pe * (1.0 - pe);
     }
+    double weight_lp = s->weight_prior == GIM_PRIOR_MASKED ?
+        masked_weight_prior(s, L, par, logit, grad, dlogit) : 0.0;
     double *gU = grad + L->u, *gV = grad + L->v;
     for (int c = 0; c < kz; c++)
         for (int j = 0; j < d; j++)
@@ -326,7 +373,7 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
             gim_nets_backward(s, L, par, &nets, q + 1, dPsi[q], grad, scratch);
     }
 
-    rep->log_prior = log_prior(s, L, par, grad);
+    rep->log_prior = log_prior(s, L, par, grad) + weight_lp;
     rep->sparsity_graph = sparsity_g;
     rep->sparsity_targets = sparsity_t;
     rep->objective = ll_J + rep->log_prior - s->beta_M * sparsity_g -

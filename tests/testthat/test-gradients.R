@@ -118,3 +118,41 @@ test_that("register-tiled cell loops give the cell-by-cell likelihood", {
     expect_equal(sum(by_cell), whole, tolerance = 1e-12)
   }
 })
+
+test_that("the masked weight prior's gradients match finite differences", {
+  for (mech in c("linear", "mlp")) {
+    pr <- engine_problem(mech, "hard", "relaxed")
+    pr$settings$weight_prior <- 2  # masked
+    at <- engine_eval(pr)
+    expect_identical(at$status, "")
+    idx <- engine_block_index(pr)
+    j_relaxed <- function(p) engine_eval(pr, p)$objective
+    e <- idx[["graph_latent"]]
+    expect_gradient_close(at$gradient[e], central_difference(j_relaxed, pr$par, e))
+    j_hard <- function(p) {
+      o <- engine_eval(pr, p)
+      o$objective - o$loglik_relaxed + o$loglik
+    }
+    e <- idx[["theta"]]
+    e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 30))))]
+    expect_gradient_close(at$gradient[e], central_difference(j_hard, pr$par, e))
+  }
+})
+
+test_that("the masked weight prior weighs each edge's weights by its probability", {
+  for (mech in c("linear", "mlp")) {
+    pr <- engine_problem(mech, "hard", "straight_through")
+    parts <- unflatten_parameters(pr$par, pr$blocks, paste0("g", 1:4))
+    z <- parts$graph_latent
+    prob <- stats::plogis(pr$settings$alpha * z$u %*% t(z$v))
+    diag(prob) <- 0
+    w <- if (mech == "linear") parts$theta$weights^2 else apply(parts$theta$w1^2, c(2, 3), sum)
+    var <- pr$settings$var_theta
+    all <- engine_eval(pr)$log_prior
+    pr$settings$weight_prior <- 2
+    masked <- engine_eval(pr)$log_prior
+    # All d x d weights (self-loops included) leave the unmasked prior; the
+    # off-diagonal ones come back weighted by their edge probabilities.
+    expect_equal(masked - all, sum(w) / (2 * var) - sum(prob * w) / (2 * var), tolerance = 1e-10)
+  }
+})

@@ -424,7 +424,7 @@ sample_contexts <- function(fit, pc, n, mixture, call) {
 # the samples and the per-cell annotations into the returned object.
 interop_predict <- function(object, newdata, n, type, output, mixture, tab,
                             build, call) {
-  check_gim_fit(object, "object", call = call)
+  validate_gim(object, "object", call = call)
   check_flag(mixture, call = call)
   pc <- prediction_contexts(object, newdata, tab, call)
   if (type != "samples") {
@@ -487,7 +487,7 @@ interop_predict <- function(object, newdata, n, type, output, mixture, tab,
 #' identical(gim_stored(sce), fit)
 #' @export
 gim_store <- function(x, fit, name = "gim") {
-  check_gim_fit(fit)
+  validate_gim(fit)
   check_store_name(name)
   if (methods::is(x, "SummarizedExperiment")) {
     rlang::check_installed("S4Vectors")
@@ -522,7 +522,7 @@ gim_stored <- function(x, name = "gim") {
     cli::cli_abort(c("{.arg x} holds no fit called {.val {name}}.",
                      "i" = "Store one with {.code gim_store(x, fit)}."))
   }
-  check_gim_fit(fit, paste0("the stored ", name))
+  validate_gim(fit, paste0("the stored ", name))
   fit
 }
 

@@ -58,7 +58,7 @@ NULL
 #' @rdname gim-methods
 #' @export
 print.gim <- function(x, ...) {
-  check_gim_fit(x)
+  validate_gim(x)
   cat("<gim> Generative intervention model\n")
   cat(model_lines(x), sep = "\n")
   invisible(x)
@@ -116,12 +116,6 @@ mechanism_label <- function(fit) {
   )
 }
 
-last_trace_row <- function(fit) {
-  tr <- fit$trace
-  if (!is.data.frame(tr) || !nrow(tr)) return(NULL)
-  as.list(tr[nrow(tr), , drop = FALSE])
-}
-
 truncated_names <- function(x, max = 3L) {
   shown <- paste0('"', utils::head(x, max), '"', collapse = ", ")
   if (length(x) > max) paste0(shown, sprintf(" and %d more", length(x) - max)) else shown
@@ -135,7 +129,7 @@ signif_text <- function(x) format(signif(x, 4), scientific = abs(x) < 1e-3 && x 
 #' @export
 summary.gim <- function(object, n_edges = 10, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   n_edges <- check_count(n_edges, min = 0L)
   est <- dag_estimate(object)
   prob <- edge_probabilities(object)
@@ -212,7 +206,7 @@ print.summary.gim <- function(x, ...) {
 #' @export
 coef.gim <- function(object, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   list(graph = causal_graph(object),
        edge_probabilities = edge_probabilities(object),
        theta = object$theta,
@@ -224,7 +218,7 @@ coef.gim <- function(object, ...) {
 #' @export
 logLik.gim <- function(object, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   structure(object$log_likelihood, df = object$n_parameters,
             nobs = object$n_obs, class = "logLik")
 }
@@ -234,7 +228,7 @@ logLik.gim <- function(object, ...) {
 #' @export
 nobs.gim <- function(object, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   object$n_obs
 }
 
@@ -276,7 +270,7 @@ nobs.gim <- function(object, ...) {
 #' plot(fit, which = "targets")
 #' @export
 plot.gim <- function(x, which = c("trace", "graph", "targets"), ...) {
-  check_gim_fit(x)
+  validate_gim(x)
   if (missing(which)) which <- "trace"
   which <- arg_match_checked(which, c("trace", "graph", "targets"), multiple = TRUE)
   if (length(which) > 1L && grDevices::dev.interactive()) {

@@ -32,7 +32,7 @@
 #' @export
 autoplot.gim <- function(object, type = c("trace", "graph", "network", "targets"),
                          ...) {
-  check_gim_fit(object)
+  validate_gim(object)
   type <- arg_match_checked(type)
   switch(type,
     trace = plot_training(object, ...),

@@ -45,7 +45,7 @@
 #' @export
 plot_graph <- function(fit, type = c("heatmap", "network"), threshold = 0.5,
                        layout = c("circle", "layered")) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   type <- arg_match_checked(type)
   layout <- arg_match_checked(layout)
   if (!is.numeric(threshold) || length(threshold) != 1L || is.na(threshold) ||

@@ -36,7 +36,7 @@
 #' plot_training(fit, c("objective", "acyclicity"))
 #' @export
 plot_training <- function(fit, quantities = NULL) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   tr <- fit$trace
   if (!is.data.frame(tr) || !nrow(tr) || !is.numeric(tr$step)) {
     cli::cli_abort("{.arg fit} has no training trace to plot.")

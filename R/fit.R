@@ -390,15 +390,3 @@ point_graph <- function(par, settings) {
   diag(g) <- 0L
   g
 }
-
-is_dag <- function(g) {
-  indeg <- colSums(g)
-  removed <- logical(nrow(g))
-  repeat {
-    free <- which(!removed & indeg == 0)
-    if (!length(free)) break
-    removed[free] <- TRUE
-    indeg <- indeg - colSums(g[free, , drop = FALSE])
-  }
-  all(removed)
-}

@@ -101,38 +101,6 @@ dag_estimate <- function(fit) {
                             probability = stats::plogis(fit$alpha * s[dropped])))
 }
 
-# The variables along one directed cycle of a 0/1 adjacency matrix (each has
-# an edge to the next, the last to the first), or NULL when it is acyclic.
-# Iterative depth-first search, so deep graphs do not exhaust R's stack.
-find_cycle <- function(g) {
-  if (!is.null(topological_order(g))) return(NULL)
-  d <- nrow(g)
-  children <- lapply(seq_len(d), function(i) which(g[i, ] != 0L))
-  state <- integer(d) # 0 unvisited, 1 on the current path, 2 finished
-  next_child <- integer(d)
-  for (s in seq_len(d)) {
-    if (state[s] != 0L) next
-    path <- s
-    state[s] <- 1L
-    while (length(path)) {
-      v <- path[length(path)]
-      next_child[v] <- next_child[v] + 1L
-      if (next_child[v] > length(children[[v]])) {
-        state[v] <- 2L
-        path <- path[-length(path)]
-        next
-      }
-      w <- children[[v]][next_child[v]]
-      if (state[w] == 1L) return(path[match(w, path):length(path)])
-      if (state[w] == 0L) {
-        state[w] <- 1L
-        path <- c(path, w)
-      }
-    }
-  }
-  NULL # not reached: topological_order() found a cycle
-}
-
 #' Intervention target probabilities of a fitted GIM
 #'
 #' For each perturbation (a row of features), the probability that the

@@ -102,14 +102,10 @@ circle_layout <- function(genes) {
 layered_layout <- function(g) {
   d <- nrow(g)
   layer <- integer(d)
-  # d rounds of relaxation reach the longest path of an acyclic graph.
-  for (i in seq_len(d)) {
-    parents_layer <- vapply(seq_len(d), function(j) {
-      pa <- which(g[, j] != 0L)
-      if (length(pa)) max(layer[pa]) + 1L else 0L
-    }, integer(1))
-    if (identical(parents_layer, layer)) break
-    layer <- parents_layer
+  # In topological order every parent's layer is final before its children.
+  for (j in topological_order(g)) {
+    pa <- which(g[, j] != 0L)
+    if (length(pa)) layer[j] <- max(layer[pa]) + 1L
   }
   n_layers <- max(layer) + 1L
   x <- numeric(d)

@@ -1,7 +1,7 @@
 # What a fitted GIM says about the causal graph and the intervention targets:
 # edge probabilities, the point-estimate DAG G* and target probabilities for
-# given perturbation features. Also the small pieces predict() shares:
-# feature standardisation and the MLP forward pass.
+# given perturbation features. Also the feature standardisation that
+# predict() shares.
 
 #' Edge probabilities and point-estimate graph of a fitted GIM
 #'
@@ -148,21 +148,6 @@ target_probabilities <- function(fit, z) {
   prob[] <- stats::plogis(prob) # in place: plogis() drops the dims of 0-row input
   dimnames(prob) <- list(rownames(z), fit$nodes)
   prob
-}
-
-# Forward pass of a net in the fit's layout: a list of layers
-# list(weight = in x out, bias = out), tanh after every layer but the last.
-mlp_forward <- function(net, input) {
-  h <- input
-  n_layers <- length(net)
-  for (l in seq_len(n_layers)) {
-    layer <- net[[l]]
-    h <- h %*% layer$weight
-    h <- h + rep(layer$bias, each = nrow(h))
-    if (l < n_layers) h <- tanh(h)
-  }
-  dimnames(h) <- list(rownames(input), NULL)
-  h
 }
 
 # Features as the nets take them: a double matrix with the fit's feature

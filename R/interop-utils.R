@@ -5,6 +5,13 @@
 # The object-specific parts (reading assays, building the returned objects)
 # are in interop-sce.R and interop-seurat.R.
 
+# Transpose a base matrix or a Matrix, keeping a dgCMatrix sparse: the
+# boundary between the Bioconductor and Seurat objects (genes in rows) and
+# the cells-in-rows matrices of the package, here and in preprocess.R.
+transpose_matrix <- function(m) {
+  if (methods::is(m, "Matrix")) Matrix::t(m) else t(m)
+}
+
 # ---------------------------------------------------------------------------
 # Fitting: context, genes, features
 
@@ -665,7 +672,7 @@ context_cells <- function(x, fit) {
       "i" = "Labels come from the column {.field {src$context_label}} or the columns {.field {src$context}} of {.code {where}}."
     ))
   }
-  cells <- as.matrix(Matrix_t_any(m[fit$nodes, , drop = FALSE]))
+  cells <- as.matrix(transpose_matrix(m[fit$nodes, , drop = FALSE]))
   lapply(split(seq_along(labels), factor(labels, unique(labels))),
          function(i) cells[i, , drop = FALSE])
 }

@@ -6,7 +6,7 @@
 #' functions: the training trace ([plot_training()]), the edge probabilities
 #' ([plot_graph()] as a heat map or a network) and the target probabilities
 #' of the training contexts ([plot_targets()]). [plot.gim()] draws the same
-#' views with base graphics.
+#' views on the current device.
 #'
 #' @param object A `gim` object from [gim_fit()].
 #' @param type `"trace"`, `"graph"` (edge probability heat map), `"network"`

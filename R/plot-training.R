@@ -1,6 +1,4 @@
 # The training trace of a fit, one panel per recorded quantity over steps.
-# (Named plot_training() because methods.R has an internal base-graphics
-# plot_trace() behind plot.gim().)
 
 #' Plot the training trace of a fitted GIM
 #'

@@ -478,33 +478,8 @@ baseline_standardise <- function(f) {
   list(z = z, center = center, scale = scale)
 }
 
-baseline_glorot <- function(sizes) {
-  lapply(seq_len(length(sizes) - 1L), function(l) {
-    fan_in <- sizes[l]
-    fan_out <- sizes[l + 1L]
-    list(weight = matrix(stats::rnorm(fan_in * fan_out,
-                                      sd = sqrt(2 / (fan_in + fan_out))),
-                         fan_in, fan_out),
-         bias = numeric(fan_out))
-  })
-}
-
-# Forward pass; returns the activations of every layer (input first), the
-# last one being the output.
-baseline_mlp_forward <- function(network, z) {
-  h <- vector("list", length(network) + 1L)
-  h[[1L]] <- z
-  last <- length(network)
-  for (l in seq_len(last)) {
-    a <- h[[l]] %*% network[[l]]$weight
-    a <- a + rep(network[[l]]$bias, each = nrow(a))
-    h[[l + 1L]] <- if (l < last) tanh(a) else a
-  }
-  h
-}
-
 baseline_train_adam <- function(z, y, sizes, learning_rate, steps) {
-  network <- baseline_glorot(sizes)
+  network <- glorot_mlp(sizes)
   zeros <- lapply(network, function(layer) lapply(layer, function(p) p * 0))
   m <- zeros
   v <- zeros
@@ -517,7 +492,7 @@ baseline_train_adam <- function(z, y, sizes, learning_rate, steps) {
   trace_loss <- numeric(0)
   last <- length(network)
   for (t in seq_len(steps)) {
-    h <- baseline_mlp_forward(network, z)
+    h <- mlp_activations(network, z)
     resid <- h[[last + 1L]] - y
     loss <- sum(resid^2) / n_out
     if (!is.finite(loss)) {
@@ -548,7 +523,7 @@ baseline_train_adam <- function(z, y, sizes, learning_rate, steps) {
       }
     }
   }
-  final <- sum((baseline_mlp_forward(network, z)[[last + 1L]] - y)^2) / n_out
+  final <- sum((mlp_forward(network, z) - y)^2) / n_out
   list(network = network,
        trace = data.frame(step = c(trace_step, steps),
                           loss = c(trace_loss, final)))
@@ -578,6 +553,5 @@ baseline_shifts <- function(object, newdata) {
   if (object$method == "additive") {
     return(additive_predict(object, z))
   }
-  h <- baseline_mlp_forward(object$network, z)
-  unname(h[[length(h)]])
+  unname(mlp_forward(object$network, z))
 }

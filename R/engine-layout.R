@@ -96,7 +96,6 @@ flatten_parameters <- function(parts, blocks) {
 # over positive cells, and the zero fraction's logit, for zilognormal), so
 # uncentred expression data does not start far off.
 init_parameters <- function(blocks, x, mechanism, nodes, latent_sd = 1) {
-  glorot <- function(fan_in, fan_out, n) stats::rnorm(n, sd = sqrt(2 / (fan_in + fan_out)))
   par <- lapply(blocks, function(b) {
     p <- b$path
     n <- prod(b$dim)

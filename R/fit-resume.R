@@ -1,12 +1,7 @@
 # Continuing a fit (`gim_fit(init = )`) and checkpoint files.
 
-# Version of the `gim` object's layout. Bump it when fields that resuming or
-# prediction rely on change, and teach check_init()/check_gim_fit() to read
-# (or refuse with advice) the older layouts.
-gim_format_version <- 1L
-
 check_init <- function(init, call = rlang::caller_env()) {
-  check_gim_fit(init, "init", call = call)
+  validate_gim(init, "init", call = call)
   format <- init$format_version
   if (is.null(format) || !identical(as.integer(format), gim_format_version)) {
     made_by <- init$version %||% "an unknown version"

@@ -1,5 +1,6 @@
 # gim_fit(): input checks, the chunked training loop around the C engine
-# (src/gim_call.c), the augmented-Lagrangian updates and the `gim` object.
+# (src/gim_call.c) and the augmented-Lagrangian updates; the `gim` object it
+# returns is built in gim-object.R.
 
 #' Fit a generative intervention model
 #'
@@ -401,41 +402,4 @@ point_graph <- function(par, settings) {
   g <- (u %*% t(v) > 0) * 1L
   diag(g) <- 0L
   g
-}
-
-is_dag <- function(g) {
-  indeg <- colSums(g)
-  removed <- logical(nrow(g))
-  repeat {
-    free <- which(!removed & indeg == 0)
-    if (!length(free)) break
-    removed[free] <- TRUE
-    indeg <- indeg - colSums(g[free, , drop = FALSE])
-  }
-  all(removed)
-}
-
-new_gim <- function(state, design, blocks, settings, control, mechanism, intervention,
-                    nodes, call) {
-  parts <- unflatten_parameters(state$par, blocks, nodes)
-  ll <- (training_point_loglik(design, state$par, settings) - design$log_jacobian) *
-    design$n_train
-  structure(list(
-    mechanism = mechanism, intervention = intervention, nodes = nodes,
-    feature_names = colnames(design$features),
-    graph_latent = parts$graph_latent,
-    alpha = settings$alpha,
-    theta = parts$theta, phi = parts$phi,
-    feature_center = design$center, feature_scale = design$scale,
-    x_scaling = design$scaling,
-    features = design$features, contexts = design$contexts,
-    control = control, trace = state$trace %||% data.frame(),
-    state = list(par = state$par, adam_m = state$m, adam_v = state$v, step = state$step,
-                 lambda = state$lambda, mu = state$mu, seed = state$seed,
-                 heldout = state$heldout, interrupted = isTRUE(state$interrupted),
-                 heldout_cells = design$heldout_cells, n_cells = design$n_cells),
-    format_version = gim_format_version,
-    n_obs = design$n_train, log_likelihood = ll, n_parameters = length(state$par),
-    version = as.character(utils::packageVersion("perturbgim")), call = call
-  ), class = "gim")
 }

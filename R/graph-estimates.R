@@ -1,7 +1,7 @@
 # What a fitted GIM says about the causal graph and the intervention targets:
 # edge probabilities, the point-estimate DAG G* and target probabilities for
-# given perturbation features. Also the small pieces predict() shares: the
-# check of a fit object, feature standardisation and the MLP forward pass.
+# given perturbation features. Also the feature standardisation that
+# predict() shares.
 
 #' Edge probabilities and point-estimate graph of a fitted GIM
 #'
@@ -48,7 +48,7 @@
 #' causal_graph(fit)
 #' @export
 edge_probabilities <- function(fit) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   prob <- stats::plogis(fit$alpha * edge_scores(fit))
   diag(prob) <- 0
   prob
@@ -57,7 +57,7 @@ edge_probabilities <- function(fit) {
 #' @rdname edge_probabilities
 #' @export
 causal_graph <- function(fit) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   est <- dag_estimate(fit)
   n <- nrow(est$dropped)
   if (n > 0L) {
@@ -101,38 +101,6 @@ dag_estimate <- function(fit) {
                             probability = stats::plogis(fit$alpha * s[dropped])))
 }
 
-# The variables along one directed cycle of a 0/1 adjacency matrix (each has
-# an edge to the next, the last to the first), or NULL when it is acyclic.
-# Iterative depth-first search, so deep graphs do not exhaust R's stack.
-find_cycle <- function(g) {
-  if (!is.null(topological_order(g))) return(NULL)
-  d <- nrow(g)
-  children <- lapply(seq_len(d), function(i) which(g[i, ] != 0L))
-  state <- integer(d) # 0 unvisited, 1 on the current path, 2 finished
-  next_child <- integer(d)
-  for (s in seq_len(d)) {
-    if (state[s] != 0L) next
-    path <- s
-    state[s] <- 1L
-    while (length(path)) {
-      v <- path[length(path)]
-      next_child[v] <- next_child[v] + 1L
-      if (next_child[v] > length(children[[v]])) {
-        state[v] <- 2L
-        path <- path[-length(path)]
-        next
-      }
-      w <- children[[v]][next_child[v]]
-      if (state[w] == 1L) return(path[match(w, path):length(path)])
-      if (state[w] == 0L) {
-        state[w] <- 1L
-        path <- c(path, w)
-      }
-    }
-  }
-  NULL # not reached: topological_order() found a cycle
-}
-
 #' Intervention target probabilities of a fitted GIM
 #'
 #' For each perturbation (a row of features), the probability that the
@@ -168,7 +136,7 @@ find_cycle <- function(g) {
 #' round(intervention_targets(fit, bench$test_fully_ood$features), 2)
 #' @export
 intervention_targets <- function(fit, features) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   if (missing(features)) features <- fit$features
   z <- standardise_features(fit, features, "features")
   target_probabilities(fit, z)
@@ -180,21 +148,6 @@ target_probabilities <- function(fit, z) {
   prob[] <- stats::plogis(prob) # in place: plogis() drops the dims of 0-row input
   dimnames(prob) <- list(rownames(z), fit$nodes)
   prob
-}
-
-# Forward pass of a net in the fit's layout: a list of layers
-# list(weight = in x out, bias = out), tanh after every layer but the last.
-mlp_forward <- function(net, input) {
-  h <- input
-  n_layers <- length(net)
-  for (l in seq_len(n_layers)) {
-    layer <- net[[l]]
-    h <- h %*% layer$weight
-    h <- h + rep(layer$bias, each = nrow(h))
-    if (l < n_layers) h <- tanh(h)
-  }
-  dimnames(h) <- list(rownames(input), NULL)
-  h
 }
 
 # Features as the nets take them: a double matrix with the fit's feature
@@ -267,44 +220,4 @@ as_feature_matrix <- function(features, feature_names, arg,
   storage.mode(features) <- "double"
   colnames(features) <- feature_names
   features
-}
-
-# A `gim` fit with the parts the methods read. gim_fit() builds complete
-# objects; this catches other objects and lists damaged by hand.
-check_gim_fit <- function(fit, arg = rlang::caller_arg(fit),
-                          call = rlang::caller_env()) {
-  if (!inherits(fit, "gim") || !is.list(fit)) {
-    cli::cli_abort("{.arg {arg}} must be a {.cls gim} fit from {.fn gim_fit}, not {.obj_type_friendly {fit}}.",
-                   call = call)
-  }
-  needed <- c("mechanism", "intervention", "nodes", "feature_names",
-              "graph_latent", "alpha", "theta", "phi", "feature_center",
-              "feature_scale")
-  missing <- needed[!needed %in% names(fit) |
-                      vapply(needed, function(nm) is.null(fit[[nm]]), logical(1))]
-  if (length(missing)) {
-    cli::cli_abort(c("{.arg {arg}} is not a complete {.cls gim} fit.",
-                     "x" = "It lacks {.field {missing}}."), call = call)
-  }
-  if (!is.character(fit$mechanism) || length(fit$mechanism) != 1L ||
-      !fit$mechanism %in% c("linear", "mlp", "zilognormal") ||
-      !is.character(fit$intervention) || length(fit$intervention) != 1L ||
-      !fit$intervention %in% c("hard", "shift")) {
-    cli::cli_abort("{.arg {arg}} has an unknown mechanism or intervention (it was modified or is damaged).",
-                   call = call)
-  }
-  d <- length(fit$nodes)
-  lat <- fit$graph_latent
-  if (!is.matrix(lat$u) || !is.matrix(lat$v) || nrow(lat$u) != d ||
-      !identical(dim(lat$u), dim(lat$v)) || !is.numeric(lat$u) || !is.numeric(lat$v) ||
-      any(!is.finite(lat$u)) || any(!is.finite(lat$v))) {
-    cli::cli_abort("{.arg {arg}$graph_latent} must hold two {d} x k matrices {.field u} and {.field v} of finite numbers.",
-                   call = call)
-  }
-  if (!is.numeric(fit$alpha) || length(fit$alpha) != 1L ||
-      !is.finite(fit$alpha) || fit$alpha <= 0) {
-    cli::cli_abort("{.arg {arg}$alpha} must be a single positive number.",
-                   call = call)
-  }
-  invisible(fit)
 }

@@ -114,7 +114,7 @@ sce_inputs <- function(x, context, features, assay.type, genes, observational, e
   tab <- context_table(meta, ctx$labels, obs$flag)
   feat <- interop_features(features, meta, tab, obs, "colData(x)", env)
   # Genes in rows -> cells in rows; sparse and delayed matrices stay lazy.
-  list(cells = Matrix_t_any(m[genes, , drop = FALSE]), ctx = ctx, feat = feat, tab = tab,
+  list(cells = transpose_matrix(m[genes, , drop = FALSE]), ctx = ctx, feat = feat, tab = tab,
        obs = obs,
        source = list(class = if (methods::is(x, "SingleCellExperiment"))
                        "SingleCellExperiment" else "SummarizedExperiment",
@@ -228,11 +228,6 @@ sce_col_data <- function(x) {
   df <- as.data.frame(cd, optional = TRUE)
   names(df) <- names(cd)
   df
-}
-
-# Transpose a base or Matrix matrix, keeping a dgCMatrix sparse.
-Matrix_t_any <- function(m) {
-  if (methods::is(m, "Matrix")) Matrix::t(m) else t(m)
 }
 
 # The per-context table of an object's cells, labelled like the fit's

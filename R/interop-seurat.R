@@ -91,7 +91,7 @@ seurat_inputs <- function(x, context, features, assay, layer, genes, observation
                          sprintf("x[[\"%s\"]][[]]", read$assay), env)
   tab <- context_table(meta, ctx$labels, obs$flag)
   feat <- interop_features(features, meta, tab, obs, "x[[]]", env)
-  list(cells = Matrix_t_any(read$matrix[genes, , drop = FALSE]), ctx = ctx, feat = feat,
+  list(cells = transpose_matrix(read$matrix[genes, , drop = FALSE]), ctx = ctx, feat = feat,
        tab = tab, obs = obs,
        source = list(class = "Seurat", assay = read$assay, layer = layer,
                      genes = genes, assay_version = read$version))

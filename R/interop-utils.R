@@ -5,6 +5,13 @@
 # The object-specific parts (reading assays, building the returned objects)
 # are in interop-sce.R and interop-seurat.R.
 
+# Transpose a base matrix or a Matrix, keeping a dgCMatrix sparse: the
+# boundary between the Bioconductor and Seurat objects (genes in rows) and
+# the cells-in-rows matrices of the package, here and in preprocess.R.
+transpose_matrix <- function(m) {
+  if (methods::is(m, "Matrix")) Matrix::t(m) else t(m)
+}
+
 # ---------------------------------------------------------------------------
 # Fitting: context, genes, features
 
@@ -424,7 +431,7 @@ sample_contexts <- function(fit, pc, n, mixture, call) {
 # the samples and the per-cell annotations into the returned object.
 interop_predict <- function(object, newdata, n, type, output, mixture, tab,
                             build, call) {
-  check_gim_fit(object, "object", call = call)
+  validate_gim(object, "object", call = call)
   check_flag(mixture, call = call)
   pc <- prediction_contexts(object, newdata, tab, call)
   if (type != "samples") {
@@ -487,7 +494,7 @@ interop_predict <- function(object, newdata, n, type, output, mixture, tab,
 #' identical(gim_stored(sce), fit)
 #' @export
 gim_store <- function(x, fit, name = "gim") {
-  check_gim_fit(fit)
+  validate_gim(fit)
   check_store_name(name)
   if (methods::is(x, "SummarizedExperiment")) {
     rlang::check_installed("S4Vectors")
@@ -522,7 +529,7 @@ gim_stored <- function(x, name = "gim") {
     cli::cli_abort(c("{.arg x} holds no fit called {.val {name}}.",
                      "i" = "Store one with {.code gim_store(x, fit)}."))
   }
-  check_gim_fit(fit, paste0("the stored ", name))
+  validate_gim(fit, paste0("the stored ", name))
   fit
 }
 
@@ -665,7 +672,7 @@ context_cells <- function(x, fit) {
       "i" = "Labels come from the column {.field {src$context_label}} or the columns {.field {src$context}} of {.code {where}}."
     ))
   }
-  cells <- as.matrix(Matrix_t_any(m[fit$nodes, , drop = FALSE]))
+  cells <- as.matrix(transpose_matrix(m[fit$nodes, , drop = FALSE]))
   lapply(split(seq_along(labels), factor(labels, unique(labels))),
          function(i) cells[i, , drop = FALSE])
 }

@@ -1,5 +1,5 @@
 # The S3 methods of a `gim` fit other than prediction: print, summary, coef,
-# logLik, nobs and base-graphics plots.
+# logLik, nobs and plot (which draws the ggplot2 views of plot-*.R).
 
 #' Print, summarise and extract a fitted GIM
 #'
@@ -58,7 +58,7 @@ NULL
 #' @rdname gim-methods
 #' @export
 print.gim <- function(x, ...) {
-  check_gim_fit(x)
+  validate_gim(x)
   cat("<gim> Generative intervention model\n")
   cat(model_lines(x), sep = "\n")
   invisible(x)
@@ -116,12 +116,6 @@ mechanism_label <- function(fit) {
   )
 }
 
-last_trace_row <- function(fit) {
-  tr <- fit$trace
-  if (!is.data.frame(tr) || !nrow(tr)) return(NULL)
-  as.list(tr[nrow(tr), , drop = FALSE])
-}
-
 truncated_names <- function(x, max = 3L) {
   shown <- paste0('"', utils::head(x, max), '"', collapse = ", ")
   if (length(x) > max) paste0(shown, sprintf(" and %d more", length(x) - max)) else shown
@@ -135,7 +129,7 @@ signif_text <- function(x) format(signif(x, 4), scientific = abs(x) < 1e-3 && x 
 #' @export
 summary.gim <- function(object, n_edges = 10, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   n_edges <- check_count(n_edges, min = 0L)
   est <- dag_estimate(object)
   prob <- edge_probabilities(object)
@@ -212,7 +206,7 @@ print.summary.gim <- function(x, ...) {
 #' @export
 coef.gim <- function(object, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   list(graph = causal_graph(object),
        edge_probabilities = edge_probabilities(object),
        theta = object$theta,
@@ -224,7 +218,7 @@ coef.gim <- function(object, ...) {
 #' @export
 logLik.gim <- function(object, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   structure(object$log_likelihood, df = object$n_parameters,
             nobs = object$n_obs, class = "logLik")
 }
@@ -234,30 +228,34 @@ logLik.gim <- function(object, ...) {
 #' @export
 nobs.gim <- function(object, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   object$n_obs
 }
 
 #' Plot a fitted GIM
 #'
-#' Base-graphics views of a fit: the training trace, the edge probabilities,
-#' or the target probabilities of the training contexts.
+#' Draws the ggplot2 views of a fit on the current device: the training
+#' trace, the edge probabilities, or the target probabilities of the
+#' training contexts. These are the plots of [autoplot()][autoplot.gim];
+#' use that, or the `plot_*()` functions, to get the ggplot object itself.
 #'
 #' @details
-#' * `"trace"`: objective, held-out score and acyclicity \eqn{c(G)} (log
-#'   scale when positive) against the training step, side by side.
-#' * `"graph"`: a heat map of [edge_probabilities()], parents in rows (top to
-#'   bottom) and children in columns; dots mark the edges of [causal_graph()].
-#' * `"targets"`: a heat map of [intervention_targets()] for the training
-#'   features, contexts in rows and variables in columns; dots mark the
-#'   predicted targets (probability above 1/2).
+#' * `"trace"`: [plot_training()], the quantities recorded during training
+#'   (objective, held-out score, acyclicity \eqn{c(G)}, ...) against the
+#'   training step, one panel each.
+#' * `"graph"`: [plot_graph()], a heat map of [edge_probabilities()],
+#'   parents in rows (top to bottom) and children in columns; dots mark the
+#'   edges with probability above 1/2.
+#' * `"targets"`: [plot_targets()], a heat map of [intervention_targets()]
+#'   for the training features, contexts in rows and variables in columns;
+#'   dots mark the predicted targets (probability above 1/2).
 #'
 #' @param x A `gim` object from [gim_fit()].
 #' @param which One or more of `"trace"`, `"graph"` and `"targets"` (default
 #'   `"trace"`); several are drawn one after another, asking before each new
 #'   page on an interactive device.
-#' @param ... Further graphical parameters for the plotting calls (e.g.
-#'   `cex.axis`).
+#' @param ... Ignored. (The base-graphics plots of earlier versions took
+#'   graphical parameters here; style the ggplot objects instead.)
 #' @return `x`, invisibly.
 #' @family gim
 #' @examples
@@ -276,68 +274,17 @@ nobs.gim <- function(object, ...) {
 #' plot(fit, which = "targets")
 #' @export
 plot.gim <- function(x, which = c("trace", "graph", "targets"), ...) {
-  check_gim_fit(x)
+  validate_gim(x)
   if (missing(which)) which <- "trace"
   which <- arg_match_checked(which, c("trace", "graph", "targets"), multiple = TRUE)
+  # Checked here, not left to plot_training(), so the error names `x`.
+  if ("trace" %in% which && is.null(last_trace_row(x))) {
+    cli::cli_abort("{.arg x} has no training trace to plot.")
+  }
   if (length(which) > 1L && grDevices::dev.interactive()) {
     old_ask <- grDevices::devAskNewPage(TRUE)
     on.exit(grDevices::devAskNewPage(old_ask), add = TRUE)
   }
-  for (w in which) {
-    switch(w,
-      trace = plot_trace(x, ...),
-      graph = plot_probability_image(
-        edge_probabilities(x), dag_estimate(x)$graph,
-        main = "Edge probabilities (dots: causal graph)",
-        xlab = "child", ylab = "parent", ...),
-      targets = {
-        prob <- intervention_targets(x)
-        plot_probability_image(prob, prob > 0.5,
-                               main = "Target probabilities (dots: predicted targets)",
-                               xlab = "variable", ylab = "context", ...)
-      }
-    )
-  }
+  for (w in which) print(autoplot.gim(x, type = w))
   invisible(x)
-}
-
-plot_trace <- function(fit, ...) {
-  tr <- fit$trace
-  if (!is.data.frame(tr) || !nrow(tr)) {
-    cli::cli_abort("{.arg x} has no training trace to plot.", call = rlang::caller_env())
-  }
-  panels <- list(objective = "objective", heldout = "held-out score",
-                 acyclicity = "acyclicity c(G)")
-  panels <- panels[vapply(names(panels), function(nm) {
-    !is.null(tr[[nm]]) && any(is.finite(tr[[nm]]))
-  }, logical(1))]
-  old_par <- graphics::par(mfrow = c(1L, length(panels)))
-  on.exit(graphics::par(old_par), add = TRUE)
-  for (nm in names(panels)) {
-    y <- tr[[nm]]
-    log_y <- if (nm == "acyclicity" && all(y[is.finite(y)] > 0)) "y" else ""
-    graphics::plot(tr$step, y, type = "l", log = log_y, xlab = "step",
-                   ylab = panels[[nm]], main = panels[[nm]], ...)
-  }
-}
-
-# Heat map of a probability matrix in reading order (first row on top), with
-# dots on the entries where `marks` is non-zero.
-plot_probability_image <- function(prob, marks, main, xlab, ylab, ...) {
-  img <- image_layout(prob)
-  graphics::image(img$x, img$y, img$z, zlim = c(0, 1), axes = FALSE,
-                  main = main, xlab = xlab, ylab = ylab,
-                  col = grDevices::hcl.colors(32, "Blues 3", rev = TRUE), ...)
-  graphics::axis(1, at = img$x, labels = colnames(prob), las = 2, ...)
-  graphics::axis(2, at = img$y, labels = rev(rownames(prob)), las = 1, ...)
-  graphics::box()
-  hit <- which(image_layout(marks)$z != 0, arr.ind = TRUE)
-  if (nrow(hit)) graphics::points(hit[, 1], hit[, 2], pch = 20, col = "darkorange")
-}
-
-# image() draws z[x, y] at column x, height y from the bottom; so a matrix
-# read like a table (row 1 on top) is transposed with its rows reversed.
-image_layout <- function(m) {
-  list(x = seq_len(ncol(m)), y = seq_len(nrow(m)),
-       z = t(m[rev(seq_len(nrow(m))), , drop = FALSE]))
 }

@@ -6,7 +6,7 @@
 #' functions: the training trace ([plot_training()]), the edge probabilities
 #' ([plot_graph()] as a heat map or a network) and the target probabilities
 #' of the training contexts ([plot_targets()]). [plot.gim()] draws the same
-#' views with base graphics.
+#' views on the current device.
 #'
 #' @param object A `gim` object from [gim_fit()].
 #' @param type `"trace"`, `"graph"` (edge probability heat map), `"network"`
@@ -32,7 +32,7 @@
 #' @export
 autoplot.gim <- function(object, type = c("trace", "graph", "network", "targets"),
                          ...) {
-  check_gim_fit(object)
+  validate_gim(object)
   type <- arg_match_checked(type)
   switch(type,
     trace = plot_training(object, ...),

@@ -76,7 +76,7 @@
 #' @export
 plot_dose_response <- function(fit, newdata, dose, genes = NULL,
                                observed = NULL, reference = NULL) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   settings <- stats::predict(fit, newdata, type = "parameters")
   K <- length(settings$labels)
   if (!is.numeric(dose) || length(dose) != K || anyNA(dose) || any(!is.finite(dose))) {

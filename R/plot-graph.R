@@ -45,7 +45,7 @@
 #' @export
 plot_graph <- function(fit, type = c("heatmap", "network"), threshold = 0.5,
                        layout = c("circle", "layered")) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   type <- arg_match_checked(type)
   layout <- arg_match_checked(layout)
   if (!is.numeric(threshold) || length(threshold) != 1L || is.na(threshold) ||
@@ -102,14 +102,10 @@ circle_layout <- function(genes) {
 layered_layout <- function(g) {
   d <- nrow(g)
   layer <- integer(d)
-  # d rounds of relaxation reach the longest path of an acyclic graph.
-  for (i in seq_len(d)) {
-    parents_layer <- vapply(seq_len(d), function(j) {
-      pa <- which(g[, j] != 0L)
-      if (length(pa)) max(layer[pa]) + 1L else 0L
-    }, integer(1))
-    if (identical(parents_layer, layer)) break
-    layer <- parents_layer
+  # In topological order every parent's layer is final before its children.
+  for (j in topological_order(g)) {
+    pa <- which(g[, j] != 0L)
+    if (length(pa)) layer[j] <- max(layer[pa]) + 1L
   }
   n_layers <- max(layer) + 1L
   x <- numeric(d)

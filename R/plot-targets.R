@@ -26,7 +26,7 @@
 #' plot_targets(fit, bench$test_fully_ood$features)
 #' @export
 plot_targets <- function(fit, newdata = NULL) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   if (is.null(newdata)) {
     if (is.null(fit$features)) {
       cli::cli_abort(c("{.arg fit} keeps no training features to plot.",

@@ -1,6 +1,4 @@
 # The training trace of a fit, one panel per recorded quantity over steps.
-# (Named plot_training() because methods.R has an internal base-graphics
-# plot_trace() behind plot.gim().)
 
 #' Plot the training trace of a fitted GIM
 #'
@@ -36,7 +34,7 @@
 #' plot_training(fit, c("objective", "acyclicity"))
 #' @export
 plot_training <- function(fit, quantities = NULL) {
-  check_gim_fit(fit)
+  validate_gim(fit)
   tr <- fit$trace
   if (!is.data.frame(tr) || !nrow(tr) || !is.numeric(tr$step)) {
     cli::cli_abort("{.arg fit} has no training trace to plot.")

@@ -103,7 +103,7 @@ predict.gim <- function(object, newdata = NULL, n = 1000,
                         type = c("samples", "mean", "targets", "parameters"),
                         mixture = FALSE, combine = FALSE, ...) {
   rlang::check_dots_empty()
-  check_gim_fit(object)
+  validate_gim(object)
   type <- arg_match_checked(type)
   check_flag(mixture)
   check_flag(combine)
@@ -161,7 +161,7 @@ predict.gim <- function(object, newdata = NULL, n = 1000,
 #' @importFrom stats simulate
 #' @export
 simulate.gim <- function(object, nsim = 1000, seed = NULL, features = NULL, ...) {
-  check_gim_fit(object)
+  validate_gim(object)
   # Seed handling as in stats:::simulate.lm, so the result records how to
   # reproduce it and a given seed does not disturb the caller's stream.
   if (!exists(".Random.seed", envir = globalenv(), inherits = FALSE)) {

@@ -247,7 +247,7 @@ preprocess_perturbation.SummarizedExperiment <- function(
   keep <- pp_subset_genes(genes, subset)
   gene_rows <- res$gene_index[keep]
   out <- x[gene_rows, res$cells]
-  logcounts <- Matrix_t(res$y[, keep, drop = FALSE])
+  logcounts <- transpose_matrix(res$y[, keep, drop = FALSE])
   dimnames(logcounts) <- dimnames(out)
   SummarizedExperiment::assay(out, "logcounts", withDimnames = FALSE) <- logcounts
   rd <- SummarizedExperiment::rowData(out)
@@ -328,12 +328,10 @@ as_count_matrix <- function(x, arg, call, transpose = FALSE) {
     cli::cli_abort("{.arg {arg}} must contain counts, but has negative values.",
                    call = call)
   }
-  if (transpose) x <- Matrix_t(x)
+  if (transpose) x <- transpose_matrix(x)
   if (is.null(colnames(x))) colnames(x) <- paste0("gene", seq_len(ncol(x)))
   x
 }
-
-Matrix_t <- function(x) if (methods::is(x, "Matrix")) Matrix::t(x) else t(x)
 
 check_coldata_columns <- function(cols, cd, arg, call, single = FALSE) {
   ok <- is.character(cols) && length(cols) >= 1L && !anyNA(cols) &&

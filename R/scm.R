@@ -278,28 +278,8 @@ draw_scm_parameters <- function(graph, mechanism, n_hidden, noise_var) {
   name_scm_parameters(p, rownames(graph))
 }
 
-# A topological order of a 0/1 adjacency matrix (Kahn), or NULL when the
-# graph has a cycle.
-topological_order <- function(graph) {
-  d <- nrow(graph)
-  indeg <- colSums(graph)
-  order <- integer(d)
-  ready <- which(indeg == 0)
-  k <- 0L
-  while (length(ready)) {
-    i <- ready[1L]
-    ready <- ready[-1L]
-    k <- k + 1L
-    order[k] <- i
-    children <- which(graph[i, ] != 0)
-    indeg[children] <- indeg[children] - 1
-    ready <- c(ready, children[indeg[children] == 0])
-  }
-  if (k < d) NULL else order
-}
-
 check_acyclic <- function(graph, arg, call = rlang::caller_env()) {
-  if (is.null(topological_order(graph))) {
+  if (!is_dag(graph)) {
     cli::cli_abort(c("{.arg {arg}} must be acyclic (a DAG).",
                      "x" = "It has a directed cycle."), call = call)
   }

@@ -44,6 +44,7 @@
  * its undirected neighbours instead ("local expansion"); so do we.
  */
 #include "pg_common.h"
+#include "graph_order.h"
 #include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -218,32 +219,13 @@ static int sid_kernel(const sid_dag *g, int i, const int *z, int nz,
 /* Plain-C helpers: graphs, cycles, components, DAG extensions             */
 /* ---------------------------------------------------------------------- */
 
-/* Kahn's algorithm on the directed edges a -> b given by edge(a, b) of a
- * column-major d x d 0/1 matrix: with `directed_only`, an edge needs
- * G[a, b] = 1 and G[b, a] = 0 (undirected edges are skipped).  Returns -1
- * for an acyclic graph, else a node on a directed cycle.  Scratch: 3 d ints. */
+/* A directed cycle of a column-major d x d 0/1 matrix (with `directed_only`,
+ * of its directed edges only: see graph_order.h).  Returns -1 for an acyclic
+ * graph, else a node on a directed cycle.  Scratch: 3 d ints. */
 static int find_cycle(const int *g, int d, int directed_only, int *work)
 {
     int *indeg = work, *queue = work + d, *left = work + 2 * d;
-    for (int b = 0; b < d; b++) {
-        indeg[b] = 0;
-        for (int a = 0; a < d; a++) {
-            int e = g[a + (R_xlen_t) b * d];
-            if (e && directed_only && a != b && g[b + (R_xlen_t) a * d]) e = 0;
-            indeg[b] += e;
-        }
-    }
-    int head = 0, tail = 0;
-    for (int b = 0; b < d; b++) if (indeg[b] == 0) queue[tail++] = b;
-    while (head < tail) {
-        int a = queue[head++];
-        for (int b = 0; b < d; b++) {
-            int e = g[a + (R_xlen_t) b * d];
-            if (e && directed_only && a != b && g[b + (R_xlen_t) a * d]) e = 0;
-            if (e && --indeg[b] == 0) queue[tail++] = b;
-        }
-    }
-    if (tail == d) return -1;
+    if (pg_topological_order(g, d, directed_only, queue, indeg) == d) return -1;
     /* Every node left over has a parent left over; walking up d steps from
      * one of them ends on a cycle. */
     for (int v = 0; v < d; v++) left[v] = indeg[v] > 0;
@@ -251,9 +233,7 @@ static int find_cycle(const int *g, int d, int directed_only, int *work)
     while (!left[v]) v++;
     for (int step = 0; step < d; step++) {
         for (int a = 0; a < d; a++) {
-            int e = g[a + (R_xlen_t) v * d];
-            if (e && directed_only && a != v && g[v + (R_xlen_t) a * d]) e = 0;
-            if (e && left[a]) { v = a; break; }
+            if (pg_graph_edge(g, d, a, v, directed_only) && left[a]) { v = a; break; }
         }
     }
     return v;

@@ -25,6 +25,7 @@
  * reproduce the result exactly, and lets each mechanism be a tight loop over
  * contiguous columns of the cells of one setting. */
 #include "pg_common.h"
+#include "graph_order.h"
 #include <math.h>
 #include <string.h>
 #include <limits.h>
@@ -57,24 +58,6 @@ static inline double sigmoid(double t)
     if (t >= 0.0) return 1.0 / (1.0 + exp(-t));
     double e = exp(t);
     return e / (1.0 + e);
-}
-
-/* Kahn's algorithm. Returns 0 when the graph has a cycle. */
-static int topological_order(const int *g, int d, int *order, int *indeg)
-{
-    for (int j = 0; j < d; j++) {
-        indeg[j] = 0;
-        for (int i = 0; i < d; i++) indeg[j] += g[i + (R_xlen_t) j * d];
-    }
-    int head = 0, tail = 0;
-    for (int j = 0; j < d; j++)
-        if (indeg[j] == 0) order[tail++] = j;
-    while (head < tail) {
-        int i = order[head++];
-        for (int j = 0; j < d; j++)
-            if (g[i + (R_xlen_t) j * d] && --indeg[j] == 0) order[tail++] = j;
-    }
-    return tail == d;
 }
 
 /* Mean of the mechanism of variable j for cells 0..nk-1 of a block whose
@@ -316,7 +299,7 @@ SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
     const int *g = INTEGER(graph);
     int *order = (int *) R_alloc(d, sizeof(int));
     int *work = (int *) R_alloc(d, sizeof(int));
-    if (!topological_order(g, d, order, work))
+    if (pg_topological_order(g, d, 0, order, work) < d)
         Rf_error("`graph` must be acyclic.");
     int *pa_start = (int *) R_alloc((size_t) d + 1, sizeof(int));
     int n_edges = 0;

@@ -156,15 +156,3 @@ test_that("intervention_targets() rejects bad fits and features", {
   bad$graph_latent$v <- bad$graph_latent$v[, 1:2]
   expect_error(causal_graph(bad), "graph_latent")
 })
-
-test_that("mlp_forward() matches a hand-written net", {
-  net <- list(list(weight = matrix(c(1, 2), 1, 2), bias = c(0.5, -0.5)),
-              list(weight = matrix(c(1, -1), 2, 1), bias = 3))
-  x <- matrix(c(0, 1, -2), 3, 1, dimnames = list(c("a", "b", "c"), NULL))
-  expected <- tanh(0.5 + x) - tanh(-0.5 + 2 * x) + 3
-  out <- perturbgim:::mlp_forward(net, x)
-  expect_equal(out, expected)
-  # A net without hidden layers is linear.
-  expect_equal(perturbgim:::mlp_forward(net[2], cbind(x, x)),
-               x - x + 3)
-})

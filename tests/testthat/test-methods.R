@@ -130,12 +130,16 @@ test_that("plot() draws every view and returns the fit invisibly", {
 test_that("the heat maps put the first row on top", {
   fit <- make_test_gim(d = 3)
   prob <- edge_probabilities(fit)
-  img <- perturbgim:::image_layout(prob)
-  # image() draws z[x, y] at column x, height y counted from the bottom.
-  expect_equal(img$z[2, 3], prob["g1", "g2"])
-  expect_equal(img$z[1, 2], prob["g2", "g1"])
-  expect_equal(img$z[3, 1], prob["g3", "g3"])
-  expect_identical(img$x, 1:3)
+  tiles <- ggplot2::autoplot(fit, "graph")$data
+  # ggplot2 draws the tile of factor levels (x, y) at column x, height y
+  # counted from the bottom.
+  z <- function(x, y) {
+    tiles$probability[as.integer(tiles$col) == x & as.integer(tiles$row) == y]
+  }
+  expect_equal(z(2, 3), prob["g1", "g2"])
+  expect_equal(z(1, 2), prob["g2", "g1"])
+  expect_equal(z(3, 1), prob["g3", "g3"])
+  expect_identical(levels(tiles$col), colnames(prob))
 })
 
 test_that("a fit survives saveRDS() and readRDS() with every method", {

@@ -16,7 +16,10 @@
 #' order of their factor levels, or of first appearance. Missing values (a
 #' metric not computed for a method) are left out.
 #'
-#' Lower is better for every metric except `pearson_delta`.
+#' Lower is better for every metric except `pearson_delta`,
+#' `pearson_delta_perturbed`, `de_overlap`, `de_sign` and the rescaled
+#' `*_scaled` scores. The metrics of current practice and the rescaled scores
+#' are shown when named in `metrics`.
 #'
 #' @param table A data frame with a `method` column, metric columns and
 #'   optionally a `setting` column.
@@ -105,7 +108,10 @@ metric_columns <- function(table, metrics, call = rlang::caller_env()) {
 metric_label <- function(metrics) {
   labels <- c(w2 = "W2 (entropic)", mean_distance = "Mean distance",
               kde_nll = "KDE NLL", energy_distance = "Energy distance",
-              pearson_delta = "Pearson (delta)")
+              pearson_delta = "Pearson (delta)",
+              pearson_delta_perturbed = "Pearson (delta vs perturbed)",
+              de_overlap = "DE overlap (top k)", de_sign = "DE sign agreement",
+              discrimination = "Discrimination")
   ifelse(metrics %in% names(labels), labels[metrics], metrics)
 }
 

@@ -18,6 +18,8 @@ extern SEXP pg_mean_distance(SEXP, SEXP);
 extern SEXP pg_pearson_delta(SEXP, SEXP, SEXP);
 /* metrics_energy.c */
 extern SEXP pg_energy_distance(SEXP, SEXP, SEXP);
+/* metrics_discrimination.c */
+extern SEXP pg_discrimination(SEXP, SEXP, SEXP, SEXP, SEXP);
 /* threads.c */
 extern SEXP pg_openmp_threads(void);
 extern SEXP pg_blas_threads(SEXP);
@@ -38,6 +40,7 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_mean_distance",   (DL_FUNC) &pg_mean_distance,   2},
     {"pg_pearson_delta",   (DL_FUNC) &pg_pearson_delta,   3},
     {"pg_energy_distance", (DL_FUNC) &pg_energy_distance, 3},
+    {"pg_discrimination",  (DL_FUNC) &pg_discrimination,  5},
     {"pg_openmp_threads",  (DL_FUNC) &pg_openmp_threads,  0},
     {"pg_blas_threads",    (DL_FUNC) &pg_blas_threads,    1},
     {"pg_scm_sample",      (DL_FUNC) &pg_scm_sample,      7},

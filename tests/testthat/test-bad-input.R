@@ -341,6 +341,11 @@ cases <- list(
                progress = "flag"),
        accepts = c("control: NULL", "epsilon: 1e300"),
        messages = c(observed = "`observed|`predicted")),
+  list(f = "gim_evaluate", label = "gim_evaluate(baseline, replicate)",
+       args = list(predicted = list(a = x3), observed = list(a = y3), baseline = x3,
+                   replicate = y3, metrics = c("mean_distance", "discrimination")),
+       bad = c(baseline = "matrix", replicate = "matrix", top_k = "count",
+               discrimination_distance = "choice")),
   # simulators and the SCM sampler
   list(f = "scm", args = list(graph = g3),
        bad = c(graph = "graph", mechanism = "choice", n_hidden = "count",

@@ -1,0 +1,18 @@
+test_that("the discrimination entry point guards the .Call boundary", {
+  x <- matrix(rnorm(6), 2, 3)
+  keep <- matrix(TRUE, 2, 3)
+  dc <- function(...) .Call(perturbgim:::pg_discrimination, ...)
+  expect_equal(dc(x, x, keep, FALSE, 1L), c(0, 0, 0))
+  expect_error(dc(NULL, x, keep, FALSE, 1L), "`predicted` must be a double matrix")
+  expect_error(dc(x, 1:6, keep, FALSE, 1L), "`observed` must be a double matrix")
+  expect_error(dc(x, matrix(NA_real_, 2, 3), keep, FALSE, 1L), "must not contain NA")
+  expect_error(dc(x, matrix(0, 3, 3), keep, FALSE, 1L), "same dimensions")
+  expect_error(dc(x[, 1, drop = FALSE], x[, 1, drop = FALSE], keep[, 1, drop = FALSE],
+                  FALSE, 1L), "at least 2 columns")
+  expect_error(dc(x, x, 1, FALSE, 1L), "`keep` must be a logical matrix")
+  expect_error(dc(x, x, keep[, 1:2], FALSE, 1L), "`keep` must be a logical matrix")
+  expect_error(dc(x, x, `[<-`(keep, 1, NA), FALSE, 1L), "`keep` must not contain NA")
+  expect_error(dc(x, x, keep, NA, 1L), "`l2` must be TRUE or FALSE")
+  expect_error(dc(x, x, keep, FALSE, 0L), "`n_threads` must be at least 1")
+  expect_error(dc(x, x, keep, FALSE, NULL), "`n_threads`")
+})

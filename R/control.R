@@ -67,6 +67,14 @@
 #' held-out objective counts as converged; `convergence_tol` is ours.
 #'
 #' @param steps Adam steps.
+#' @param anneal_steps Steps over which `alpha` grows from `alpha_start` to
+#'   `alpha` (and the `"cosine"` `beta_I` schedule rises); `NULL`: all
+#'   `steps`.
+#' @param stop_patience `NULL` (train for all `steps`) or a number of
+#'   held-out checks: training stops early, once the annealing is over, when
+#'   the point-estimate graph is acyclic and the held-out score has not
+#'   improved by more than `convergence_tol` per cell and gene for this many
+#'   checks (see Details).
 #' @param n_mc Monte Carlo samples per step.
 #' @param learning_rate Adam learning rate.
 #' @param beta_M,beta_I Graph and target sparsity weights.
@@ -118,7 +126,8 @@
 #' @examples
 #' gim_control(steps = 2000, n_mc = 32)
 #' @export
-gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
+gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NULL,
+                        n_mc = 128L, learning_rate = 1e-3,
                         beta_M = 50, beta_I = 10,
                         beta_I_schedule = c("constant", "cosine"), tau = 1,
                         alpha = 10, alpha_start = 1, latent_dim = NULL,
@@ -165,6 +174,8 @@ gim_control <- function(steps = 30000L, n_mc = 128L, learning_rate = 1e-3,
   latent_dim <- if (is.null(latent_dim)) NULL else check_count(latent_dim, "latent_dim")
   out <- list(
     steps = check_count(steps, "steps"),
+    anneal_steps = if (!is.null(anneal_steps)) check_count(anneal_steps, "anneal_steps", min = 1L),
+    stop_patience = if (!is.null(stop_patience)) check_count(stop_patience, "stop_patience", min = 1L),
     n_mc = check_count(n_mc, "n_mc"),
     learning_rate = check_positive_number(learning_rate, "learning_rate"),
     beta_M = nonneg(beta_M, "beta_M"),
@@ -234,6 +245,10 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     screen = 1,
     n_threads = control$n_threads,
     sizes = as.integer(c(p, control$gim_hidden, d)),
-    learning_rate = control$learning_rate, steps = control$steps + 0
+    # The schedules of alpha and beta_I run over this many steps.
+    learning_rate = control$learning_rate, steps = anneal_length(control) + 0
   )
 }
+
+# Steps over which alpha grows and the cosine beta_I schedule rises.
+anneal_length <- function(control) min(control$anneal_steps %||% control$steps, control$steps)

@@ -51,6 +51,7 @@ resume_state <- function(init, n_par, call = rlang::caller_env()) {
   }
   list(par = st$par, m = st$adam_m, v = st$adam_v, step = as.integer(st$step),
        lambda = st$lambda, mu = st$mu, seed = st$seed, heldout = st$heldout,
+       best_heldout = st$best_heldout, best_step = st$best_step,
        trace = init$trace)
 }
 

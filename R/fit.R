@@ -308,7 +308,7 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
     )
   }
   run <- function() {
-    while (state$step < control$steps) {
+    while (state$step < control$steps && !isTRUE(state$done)) {
       n <- min(control$check_every, control$steps - state$step)
       settings$lambda <- state$lambda
       settings$mu <- state$mu
@@ -322,6 +322,7 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       state$m <- res$m
       state$v <- res$v
       state$step <- res$step
+      state <- early_stop_update(state, heldout, cyclic, settings$d, control)
       # Reported in the units of the data, whatever the internal scale.
       jac <- design$log_jacobian
       rows[[length(rows) + 1L]] <<- data.frame(
@@ -334,7 +335,7 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       )
       state <<- state
       if (!is.null(save) && (state$step %/% save_every > saved_at %/% save_every ||
-                             state$step >= control$steps)) {
+                             state$step >= control$steps || state$done)) {
         state$trace <- do.call(rbind, rows)
         save(state)
         saved_at <<- state$step
@@ -359,6 +360,7 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
   }
   rownames(state$trace) <- NULL
   state$interrupted <- interrupted
+  state$stop_reason <- stop_reason(state, control, interrupted)
   state
 }
 

@@ -31,6 +31,8 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
     state = list(par = state$par, adam_m = state$m, adam_v = state$v, step = state$step,
                  lambda = state$lambda, mu = state$mu, seed = state$seed,
                  heldout = state$heldout, interrupted = isTRUE(state$interrupted),
+                 best_heldout = state$best_heldout, best_step = state$best_step,
+                 stop_reason = state$stop_reason %||% "unfinished",
                  heldout_cells = design$heldout_cells, n_cells = design$n_cells),
     format_version = gim_format_version,
     n_obs = design$n_train, log_likelihood = ll, n_parameters = length(state$par),

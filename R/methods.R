@@ -80,6 +80,11 @@ model_lines <- function(fit) {
       training <- paste0(training, sprintf(", held-out %s", signif_text(last$heldout)))
     }
   }
+  if (identical(fit$state$stop_reason, "converged")) {
+    training <- paste0(training, sprintf(
+      " (stopped early: acyclic, held-out score flat since step %s)",
+      format(fit$state$best_step)))
+  }
   est <- dag_estimate(fit)
   n_edges <- sum(est$graph)
   graph <- sprintf("  causal graph: %d edge%s", n_edges, plural_s(n_edges))

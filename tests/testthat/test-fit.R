@@ -165,3 +165,40 @@ test_that("an interrupt returns the fit of the last complete chunk, with a warni
   )
   expect_equal(dim(pred), c(3L, 5L))
 })
+
+test_that("standardise = TRUE fits in z-scores and reports in the data's units", {
+  set.seed(6)
+  bench <- simulate_gim_benchmark(d = 4, n_perturbations = 3, n_test_perturbations = 0,
+                                  n_cells = 15, n_observational = 60, n_components = 2,
+                                  expected_edges = 4)
+  tr <- bench$train
+  control <- gim_control(steps = 200, n_mc = 4, gim_hidden = 4, check_every = 100,
+                         standardise = TRUE)
+  fit_on <- function(x) {
+    set.seed(7)
+    gim_fit(x, tr$context, tr$features, mechanism = "mlp", control = control, verbose = FALSE)
+  }
+  a <- c(1, 30, 0.2, 5)
+  b <- c(0, 200, -3, 50)
+  fit1 <- fit_on(tr$x)
+  fit2 <- fit_on(sweep(sweep(tr$x, 2, a, "*"), 2, b, "+"))
+  # The same internal data up to rounding: the same model, and the data's
+  # units everywhere the user looks.
+  expect_equal(fit2$state$par, fit1$state$par, tolerance = 1e-6)
+  expect_equal(fit2$x_scaling$scale / fit1$x_scaling$scale, a, tolerance = 1e-10)
+  n <- nobs(fit1)
+  expect_equal(as.numeric(logLik(fit2)), as.numeric(logLik(fit1)) - n * sum(log(a)),
+               tolerance = 1e-6)
+  expect_equal(fit2$trace$heldout, fit1$trace$heldout - sum(log(a)), tolerance = 1e-6)
+  set.seed(8)
+  p1 <- predict(fit1, tr$features[1:2, ], n = 50)
+  set.seed(8)
+  p2 <- predict(fit2, tr$features[1:2, ], n = 50)
+  expect_equal(unclass(p2)[, ], sweep(sweep(unclass(p1)[, ], 2, a, "*"), 2, b, "+"),
+               tolerance = 1e-6, ignore_attr = TRUE)
+  # zilognormal data are never standardised (zeros and a log scale).
+  zl <- gim_fit(exp(tr$x), tr$context, tr$features, mechanism = "zilognormal",
+                control = gim_control(steps = 2, n_mc = 2, gim_hidden = 3, standardise = TRUE),
+                verbose = FALSE)
+  expect_null(zl$x_scaling)
+})

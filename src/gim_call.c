@@ -84,9 +84,10 @@ static void read_settings(SEXP settings, gim_settings *s)
 {
     if (TYPEOF(settings) != VECSXP) Rf_error("`settings` must be a list.");
     memset(s, 0, sizeof *s);
-    s->mechanism = setting_int(settings, "mechanism", 1, 3);
-    s->intervention = setting_int(settings, "intervention", 1, 2);
-    s->graph_gradient = setting_int(settings, "graph_gradient", 1, 2);
+    s->mechanism = setting_int(settings, "mechanism", GIM_LINEAR, GIM_MECHANISM_LAST);
+    s->intervention = setting_int(settings, "intervention", GIM_HARD, GIM_INTERVENTION_LAST);
+    s->graph_gradient = setting_int(settings, "graph_gradient", GIM_STRAIGHT_THROUGH,
+                                     GIM_GRAPH_GRADIENT_LAST);
     s->d = setting_int(settings, "d", 1, 100000);
     s->k = setting_int(settings, "k", 1, 100000);
     s->H = setting_int(settings, "H", 1, 64);
@@ -102,7 +103,7 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->var_theta = setting_num(settings, "var_theta");
     s->var_sigma = setting_num(settings, "var_sigma");
     s->var_phi = setting_num(settings, "var_phi");
-    s->weight_prior = setting_int(settings, "weight_prior", 1, 2);
+    s->weight_prior = setting_int(settings, "weight_prior", GIM_PRIOR_ALL, GIM_PRIOR_LAST);
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
@@ -267,13 +268,15 @@ SEXP pg_gim_point_loglik(SEXP data, SEXP par, SEXP settings)
     return Rf_ScalarReal(gim_point_loglik(&s, &L, &D, p));
 }
 
-/* Schedules of SPEC section 2, as functions of the global step. */
-static double schedule_value(double start, double end, int kind, double step, double total)
+/* Schedules of SPEC section 2: a ramp from `start` to `end` over the `total`
+ * steps, linear or cosine, as a function of the global step. */
+enum { RAMP_LINEAR, RAMP_COSINE };
+
+static double ramp_value(double start, double end, int shape, double step, double total)
 {
     double f = total > 0 ? step / total : 1.0;
     if (f > 1.0) f = 1.0;
-    if (kind == 2) f = 0.5 * (1.0 - cos(M_PI * f));   /* cosine ramp */
-    if (kind == 0) f = 1.0;                           /* constant at `end` */
+    if (shape == RAMP_COSINE) f = 0.5 * (1.0 - cos(M_PI * f));
     return start + (end - start) * f;
 }
 
@@ -297,7 +300,8 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     double lr = setting_num(settings, "learning_rate");
     double total = setting_num(settings, "steps");
     double beta_I = s.beta_I, alpha0 = setting_num(settings, "alpha_start");
-    int beta_kind = setting_int(settings, "beta_I_schedule", 0, 2);
+    int beta_kind = setting_int(settings, "beta_I_schedule", GIM_SCHEDULE_CONSTANT,
+                                GIM_SCHEDULE_LAST);
     if (!(lr > 0)) Rf_error("`settings$learning_rate` must be positive.");
 
     const char *names[] = { "par", "m", "v", "trace", "status", "step", "" };
@@ -316,8 +320,9 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     int status = 0, done = 0;
     for (int it = 0; it < nst; it++) {
         int t = t0 + it;
-        s.beta_I = beta_kind == 2 ? schedule_value(0.0, beta_I, 2, t, total) : beta_I;
-        s.alpha = schedule_value(alpha0, setting_num(settings, "alpha"), 1, t, total);
+        s.beta_I = beta_kind == GIM_SCHEDULE_COSINE ?
+            ramp_value(0.0, beta_I, RAMP_COSINE, t, total) : beta_I;
+        s.alpha = ramp_value(alpha0, setting_num(settings, "alpha"), RAMP_LINEAR, t, total);
         gim_report rep;
         arena.next = 0;
         gim_objective(&s, &L, &D, p, sd, t, grad, &rep, NULL);

@@ -280,8 +280,35 @@ static double ramp_value(double start, double end, int shape, double step, doubl
     return start + (end - start) * f;
 }
 
+/* The columns of the training trace, one row per step; R (train_chunks() in
+ * R/fit.R) reads them by these names. */
+static const char *trace_columns[] = { "objective", "loglik", "acyclicity", "ess",
+                                       "beta_I", "alpha", "configs" };
+#define TRACE_COLUMNS ((int) (sizeof trace_columns / sizeof trace_columns[0]))
+
+static void trace_row(double *tr, size_t n_rows, int row, const gim_report *rep,
+                      const gim_settings *s)
+{
+    double val[TRACE_COLUMNS] = { rep->objective, rep->loglik, rep->acyclicity, rep->ess,
+                                  s->beta_I, s->alpha, rep->configs };
+    for (int c = 0; c < TRACE_COLUMNS; c++) tr[row + n_rows * c] = val[c];
+}
+
+/* An n_rows x TRACE_COLUMNS matrix with the trace's column names. */
+static SEXP trace_matrix(int n_rows)
+{
+    SEXP tr = PROTECT(Rf_allocMatrix(REALSXP, n_rows, TRACE_COLUMNS));
+    SEXP cols = PROTECT(Rf_allocVector(STRSXP, TRACE_COLUMNS));
+    for (int c = 0; c < TRACE_COLUMNS; c++) SET_STRING_ELT(cols, c, Rf_mkChar(trace_columns[c]));
+    SEXP dn = PROTECT(Rf_allocVector(VECSXP, 2));
+    SET_VECTOR_ELT(dn, 1, cols);
+    Rf_setAttrib(tr, R_DimNamesSymbol, dn);
+    UNPROTECT(3);
+    return tr;
+}
+
 /* Runs n_steps Adam steps from the global step `step0`. adam = list(m, v).
- * Returns list(par, m, v, trace (n_done x 7), status, step). */
+ * Returns list(par, m, v, trace (n_done x trace_columns), status, step). */
 SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP step0,
                   SEXP n_steps)
 {
@@ -308,7 +335,7 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
-    SEXP trace = PROTECT(Rf_allocMatrix(REALSXP, nst > 0 ? nst : 0, 7));
+    SEXP trace = PROTECT(trace_matrix(nst));
     double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv), *tr = REAL(trace);
     memcpy(m, m0, sizeof(double) * L.total);
     memcpy(v, v0, sizeof(double) * L.total);
@@ -334,15 +361,13 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
             v[e] = b2 * v[e] + (1.0 - b2) * g * g;
             p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
         }
-        double row[7] = { rep.objective, rep.loglik, rep.acyclicity, rep.ess, s.beta_I, s.alpha,
-                          rep.configs };
-        for (int c = 0; c < 7; c++) tr[it + (size_t) nst * c] = row[c];
+        trace_row(tr, (size_t) nst, it, &rep, &s);
         done++;
         R_CheckUserInterrupt();
     }
     if (done < nst) {                                    /* keep the rows that ran */
-        SEXP tr2 = PROTECT(Rf_allocMatrix(REALSXP, done, 7));
-        for (int c = 0; c < 7; c++)
+        SEXP tr2 = PROTECT(trace_matrix(done));
+        for (int c = 0; c < TRACE_COLUMNS; c++)
             memcpy(REAL(tr2) + (size_t) done * c, tr + (size_t) nst * c, sizeof(double) * done);
         trace = tr2;
     } else {

@@ -266,6 +266,7 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   p <- ncol(design$features)
   settings <- engine_settings(control, mechanism, intervention, d, p)
   blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
+  check_engine_layout(blocks, settings)
   state <- if (is.null(init)) {
     # Gene means for the output biases: all training cells, or a minibatch.
     init_cells <- (design$train %||% chunk_data(design, list(seed = 0, step = 0)))$x

@@ -268,6 +268,52 @@ SEXP pg_gim_point_loglik(SEXP data, SEXP par, SEXP settings)
     return Rf_ScalarReal(gim_point_loglik(&s, &L, &D, p));
 }
 
+/* The parameter layout of gim_layout_make() as R data, for checking it
+ * against R's engine_blocks() field by field: list(offsets = named 0-based
+ * offsets of the graph and mechanism blocks in use, net_w and net_b = (nets
+ * x layers) offsets of the perturbation nets' weights and biases, theta,
+ * phi, total). */
+SEXP pg_gim_layout(SEXP settings)
+{
+    gim_settings s; gim_layout L;
+    read_settings(settings, &s);
+    gim_layout_make(&s, &L);
+    int mlp = s.mechanism != GIM_LINEAR, zi = s.mechanism == GIM_ZILOGNORMAL;
+    const char *fields[] = { "u", "v", mlp ? "w1" : "w", mlp ? "b1" : "b", "w2", "b2",
+                             "log_sd", "zero_logit" };
+    size_t where[] = { L.u, L.v, mlp ? L.w1 : L.w, mlp ? L.b1 : L.b, L.w2, L.b2,
+                       L.log_sd, L.zero_logit };
+    int use[] = { 1, 1, 1, 1, mlp, mlp, 1, zi };
+    int n = 0;
+    for (int f = 0; f < 8; f++) n += use[f];
+    const char *names[] = { "offsets", "net_w", "net_b", "theta", "phi", "total", "" };
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP off = PROTECT(Rf_allocVector(REALSXP, n));
+    SEXP off_names = PROTECT(Rf_allocVector(STRSXP, n));
+    for (int f = 0, i = 0; f < 8; f++) {
+        if (!use[f]) continue;
+        REAL(off)[i] = (double) where[f];
+        SET_STRING_ELT(off_names, i++, Rf_mkChar(fields[f]));
+    }
+    Rf_setAttrib(off, R_NamesSymbol, off_names);
+    SET_VECTOR_ELT(out, 0, off);
+    int n_nets = s.n_psi + 1;
+    SEXP nw = PROTECT(Rf_allocMatrix(REALSXP, n_nets, s.n_layers));
+    SEXP nb = PROTECT(Rf_allocMatrix(REALSXP, n_nets, s.n_layers));
+    for (int q = 0; q < n_nets; q++)
+        for (int l = 0; l < s.n_layers; l++) {
+            REAL(nw)[q + (size_t) n_nets * l] = (double) L.net_w[q][l];
+            REAL(nb)[q + (size_t) n_nets * l] = (double) L.net_b[q][l];
+        }
+    SET_VECTOR_ELT(out, 1, nw);
+    SET_VECTOR_ELT(out, 2, nb);
+    SET_VECTOR_ELT(out, 3, Rf_ScalarReal((double) L.theta));
+    SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double) L.phi));
+    SET_VECTOR_ELT(out, 5, Rf_ScalarReal((double) L.total));
+    UNPROTECT(5);
+    return out;
+}
+
 /* Schedules of SPEC section 2: a ramp from `start` to `end` over the `total`
  * steps, linear or cosine, as a function of the global step. */
 enum { RAMP_LINEAR, RAMP_COSINE };

@@ -326,6 +326,54 @@ static double ramp_value(double start, double end, int shape, double step, doubl
     return start + (end - start) * f;
 }
 
+/* The optimiser's settings, read once per chunk before the step loop (the
+ * model's are in gim_settings): Adam's step size and moment decays, and the
+ * schedules of alpha and beta_I over the whole fit. */
+typedef struct {
+    double learning_rate;
+    double b1, b2, eps;           /* Adam's moment decays and denominator guard */
+    double total;                 /* steps of the whole fit: the schedules' length */
+    double alpha_start, alpha;    /* alpha ramps linearly from alpha_start to alpha */
+    double beta_I;                /* beta_I: constant, or a cosine ramp from 0 */
+    int beta_I_schedule;          /* GIM_SCHEDULE_* */
+} gim_optimiser;
+
+static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *o)
+{
+    o->learning_rate = setting_num(settings, "learning_rate");
+    o->total = setting_num(settings, "steps");
+    o->alpha_start = setting_num(settings, "alpha_start");
+    o->beta_I_schedule = setting_int(settings, "beta_I_schedule", GIM_SCHEDULE_CONSTANT,
+                                     GIM_SCHEDULE_LAST);
+    if (!(o->learning_rate > 0)) Rf_error("`settings$learning_rate` must be positive.");
+    o->alpha = s->alpha;
+    o->beta_I = s->beta_I;
+    o->b1 = 0.9; o->b2 = 0.999; o->eps = 1e-8;
+}
+
+/* The schedules' values at the global step t, into the model's settings. */
+static void schedules_at(const gim_optimiser *o, int t, gim_settings *s)
+{
+    s->beta_I = o->beta_I_schedule == GIM_SCHEDULE_COSINE ?
+        ramp_value(0.0, o->beta_I, RAMP_COSINE, t, o->total) : o->beta_I;
+    s->alpha = ramp_value(o->alpha_start, o->alpha, RAMP_LINEAR, t, o->total);
+}
+
+/* Adam step t (0-based) on the n parameters p with moments m, v; `grad` is
+ * the ascent direction of J, and Adam minimises -J. */
+static void adam_step(const gim_optimiser *o, int t, const double *grad, size_t n,
+                      double *p, double *m, double *v)
+{
+    const double b1 = o->b1, b2 = o->b2, eps = o->eps, lr = o->learning_rate;
+    double c1 = 1.0 - pow(b1, t + 1), c2 = 1.0 - pow(b2, t + 1);
+    for (size_t e = 0; e < n; e++) {
+        double g = -grad[e];
+        m[e] = b1 * m[e] + (1.0 - b1) * g;
+        v[e] = b2 * v[e] + (1.0 - b2) * g * g;
+        p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
+    }
+}
+
 /* The columns of the training trace, one row per step; R (train_chunks() in
  * R/fit.R) reads them by these names. */
 static const char *trace_columns[] = { "objective", "loglik", "acyclicity", "ess",
@@ -370,12 +418,8 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     uint64_t sd = read_seed(seed);
     int t0 = pg_scalar_int(step0, "step0"), nst = pg_scalar_int(n_steps, "n_steps");
     if (t0 < 0 || nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
-    double lr = setting_num(settings, "learning_rate");
-    double total = setting_num(settings, "steps");
-    double beta_I = s.beta_I, alpha0 = setting_num(settings, "alpha_start");
-    int beta_kind = setting_int(settings, "beta_I_schedule", GIM_SCHEDULE_CONSTANT,
-                                GIM_SCHEDULE_LAST);
-    if (!(lr > 0)) Rf_error("`settings$learning_rate` must be positive.");
+    gim_optimiser opt;
+    read_optimiser(settings, &s, &opt);
 
     const char *names[] = { "par", "m", "v", "trace", "status", "step", "" };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
@@ -389,24 +433,15 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     step_arena arena = { NULL, NULL, 0, 0, 0 };
     arena_now = &arena;
     s.alloc = arena_alloc;
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     int status = 0, done = 0;
     for (int it = 0; it < nst; it++) {
         int t = t0 + it;
-        s.beta_I = beta_kind == GIM_SCHEDULE_COSINE ?
-            ramp_value(0.0, beta_I, RAMP_COSINE, t, total) : beta_I;
-        s.alpha = ramp_value(alpha0, setting_num(settings, "alpha"), RAMP_LINEAR, t, total);
+        schedules_at(&opt, t, &s);
         gim_report rep;
         arena.next = 0;
         gim_objective(&s, &L, &D, p, sd, t, grad, &rep, NULL);
         if (rep.status) { status = rep.status; break; }
-        double c1 = 1.0 - pow(b1, t + 1), c2 = 1.0 - pow(b2, t + 1);
-        for (size_t e = 0; e < L.total; e++) {
-            double g = -grad[e];                         /* Adam minimises -J */
-            m[e] = b1 * m[e] + (1.0 - b1) * g;
-            v[e] = b2 * v[e] + (1.0 - b2) * g * g;
-            p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
-        }
+        adam_step(&opt, t, grad, L.total, p, m, v);
         trace_row(tr, (size_t) nst, it, &rep, &s);
         done++;
         R_CheckUserInterrupt();

@@ -27,6 +27,7 @@
 #include "pg_common.h"
 #include "graph_order.h"
 #include "engine_codes.h"
+#include "pg_sigmoid.h"
 #include <math.h>
 #include <string.h>
 #include <limits.h>
@@ -50,14 +51,6 @@ typedef struct {
     R_xlen_t ld;                         /* leading dimension K */
     int type;
 } scm_setting;
-
-static inline double sigmoid(double t)
-{
-    /* Both branches avoid exp overflow for large |t|. */
-    if (t >= 0.0) return 1.0 / (1.0 + exp(-t));
-    double e = exp(t);
-    return e / (1.0 + e);
-}
 
 /* Mean of the mechanism of variable j for cells 0..nk-1 of a block whose
  * column c starts at x + c * ldx. `pre` is scratch of length nk. */
@@ -111,7 +104,7 @@ static void sample_block(const scm_model *m, const scm_setting *s, double *x,
         if (targeted && s->type == GIM_HARD) {
             double mu = s->mean[j * s->ld], sd = exp(s->log_sd[j * s->ld]);
             if (ziln) {
-                double p0 = sigmoid(s->zero_logit[j * s->ld]);
+                double p0 = pg_sigmoid(s->zero_logit[j * s->ld]);
                 for (int r = 0; r < nk; r++)
                     xj[r] = uj[r] < p0 ? 0.0 : exp(mu + sd * xj[r]);
             } else {
@@ -122,7 +115,7 @@ static void sample_block(const scm_model *m, const scm_setting *s, double *x,
         mechanism_mean(m, j, x, ldx, nk, mean, pre);
         double sd = exp(m->log_sd[j]);
         if (ziln) {
-            double p0 = sigmoid(m->zero_logit[j]);
+            double p0 = pg_sigmoid(m->zero_logit[j]);
             for (int r = 0; r < nk; r++)
                 xj[r] = uj[r] < p0 ? 0.0 : exp(mean[r] + sd * xj[r]);
         } else {

@@ -3,7 +3,8 @@
  * Nothing here knows R: gim_call.c converts the R objects into these structs,
  * checks them, and owns all memory (R_alloc), so an error or an interrupt
  * leaks nothing. The parameter vector is one flat double array whose layout
- * (gim_layout) is mirrored by R/engine-layout.R. */
+ * (gim_layout) is mirrored by R/engine-layout.R. src/README.md maps the
+ * files and says what to edit to add a mechanism or an intervention type. */
 #ifndef GIM_ENGINE_H
 #define GIM_ENGINE_H
 

@@ -223,22 +223,23 @@ print.gim_control <- function(x, ...) {
   invisible(x)
 }
 
-# Everything the C engine reads, for d genes and p features.
+# Everything the C engine reads, for d genes and p features. Choices travel
+# as the codes of R/engine-codes.R.
 engine_settings <- function(control, mechanism, intervention, d, p) {
   k <- control$latent_dim %||% d
   list(
-    mechanism = match(mechanism, scm_mechanisms) + 0,
-    intervention = match(intervention, c("hard", "shift")) + 0,
-    graph_gradient = match(control$graph_gradient, c("straight_through", "relaxed")) + 0,
+    mechanism = engine_code("mechanism", mechanism) + 0,
+    intervention = engine_code("intervention", intervention) + 0,
+    graph_gradient = engine_code("graph_gradient", control$graph_gradient) + 0,
     d = d + 0, k = k + 0, H = control$mechanism_hidden + 0, n_mc = control$n_mc + 0,
     tau = control$tau, psi_sd = control$psi_sd,
     alpha = control$alpha, alpha_start = control$alpha_start %||% control$alpha,
     beta_M = control$beta_M, beta_I = control$beta_I,
-    beta_I_schedule = if (control$beta_I_schedule == "cosine") 2 else 0,
+    beta_I_schedule = engine_code("beta_I_schedule", control$beta_I_schedule) + 0,
     lambda = control$lambda_init, mu = control$mu_init,
     var_z = control$prior_var_z %||% (1 / d), var_theta = control$prior_var_theta,
     var_sigma = control$prior_var_sigma, var_phi = control$prior_var_phi,
-    weight_prior = match(control$weight_prior %||% "all", c("all", "masked")) + 0,
+    weight_prior = engine_code("weight_prior", control$weight_prior %||% "all") + 0,
     power_iterations = control$power_iterations + 0,
     # Single-precision screening of Monte Carlo samples; the same results
     # to the bit (src/gim_screen.c). 0 only in the tests that check that.

@@ -1,5 +1,6 @@
 # The flat parameter vector of the C engine (src/gim_layout.c mirrors this
-# order exactly) and its named, user-facing form in a `gim` object.
+# order exactly; check_engine_layout() compares the two block by block) and
+# its named, user-facing form in a `gim` object.
 
 psi_parameter_names <- function(mechanism, intervention) {
   if (intervention == "shift") return("shift")
@@ -33,6 +34,54 @@ engine_blocks <- function(mechanism, intervention, d, k, H, sizes) {
 }
 
 engine_length <- function(blocks) sum(vapply(blocks, function(b) prod(b$dim), numeric(1)))
+
+# The 0-based offset of each block in the flat vector, named by its path
+# ("graph_latent/u", "theta/w1", "phi/psi.mean/2/bias", ...), then where
+# theta and phi start and the total length.
+engine_offsets <- function(blocks) {
+  len <- vapply(blocks, function(b) prod(b$dim), numeric(1))
+  paths <- vapply(blocks, function(b) paste(b$path, collapse = "/"), character(1))
+  off <- stats::setNames(cumsum(c(0, len))[seq_along(blocks)], paths)
+  c(off, theta = off[[match("theta", vapply(blocks, function(b) b$path[1], ""))]],
+    phi = off[[match("phi", vapply(blocks, function(b) b$path[1], ""))]],
+    total = sum(len))
+}
+
+# The same offsets as the C engine lays them out (gim_layout_make() through
+# pg_gim_layout), in the names of engine_offsets().
+engine_c_offsets <- function(settings) {
+  lay <- .Call(pg_gim_layout, settings)
+  c_name <- c(u = "graph_latent/u", v = "graph_latent/v", w = "theta/weights",
+              b = "theta/bias")
+  nm <- names(lay$offsets)
+  off <- stats::setNames(lay$offsets,
+                         ifelse(nm %in% names(c_name), c_name[nm], paste0("theta/", nm)))
+  mechanism <- engine_codes$mechanism[settings$mechanism]
+  intervention <- engine_codes$intervention[settings$intervention]
+  nets <- c("targets", paste0("psi.", psi_parameter_names(mechanism, intervention)))
+  for (q in seq_along(nets)) {
+    for (l in seq_len(ncol(lay$net_w))) {
+      off[paste("phi", nets[q], l, "weight", sep = "/")] <- lay$net_w[q, l]
+      off[paste("phi", nets[q], l, "bias", sep = "/")] <- lay$net_b[q, l]
+    }
+  }
+  c(off, theta = lay$theta, phi = lay$phi, total = lay$total)
+}
+
+# R's blocks and C's layout must agree field by field, not only in length:
+# a block read at the wrong offset would train silently. Run at the start
+# of every fit (one small .Call, no data).
+check_engine_layout <- function(blocks, settings) {
+  r <- engine_offsets(blocks)
+  cc <- engine_c_offsets(settings)
+  if (!identical(r, cc)) {
+    both <- intersect(names(r), names(cc))
+    differ <- c(setdiff(union(names(r), names(cc)), both), both[r[both] != cc[both]])
+    stop("internal error: R's parameter layout differs from the C engine's at ",
+         paste(differ, collapse = ", "), ".", call. = FALSE)
+  }
+  invisible(TRUE)
+}
 
 # Flat vector -> nested list(graph_latent, theta, phi); phi nets are lists of
 # layers list(weight, bias), with the psi nets gathered under phi$psi.

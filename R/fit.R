@@ -266,6 +266,7 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   p <- ncol(design$features)
   settings <- engine_settings(control, mechanism, intervention, d, p)
   blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
+  check_engine_layout(blocks, settings)
   state <- if (is.null(init)) {
     # Gene means for the output biases: all training cells, or a minibatch.
     init_cells <- (design$train %||% chunk_data(design, list(seed = 0, step = 0)))$x
@@ -317,7 +318,8 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       last <- res$trace[nrow(res$trace), ]
       heldout <- heldout_loglik(design$heldout, res$par, settings, last, state$seed)
       cyclic <- !is_dag(point_graph(res$par, settings))
-      state <- lagrangian_update(state, heldout, last[3], cyclic, settings$d, control)$state
+      state <- lagrangian_update(state, heldout, last[["acyclicity"]], cyclic, settings$d,
+                                 control)$state
       state$par <- res$par
       state$m <- res$m
       state$v <- res$v
@@ -326,11 +328,11 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       # Reported in the units of the data, whatever the internal scale.
       jac <- design$log_jacobian
       rows[[length(rows) + 1L]] <<- data.frame(
-        step = res$step, objective = last[1] - design$n_train * jac,
-        log_likelihood = last[2] - design$n_train * jac,
-        acyclicity = last[3], heldout = heldout - jac, lambda = state$lambda, mu = state$mu,
-        alpha = last[6], beta_I = last[5], ess = last[4],
-        configs = mean(res$trace[, 7]), cyclic = cyclic,
+        step = res$step, objective = last[["objective"]] - design$n_train * jac,
+        log_likelihood = last[["loglik"]] - design$n_train * jac,
+        acyclicity = last[["acyclicity"]], heldout = heldout - jac, lambda = state$lambda,
+        mu = state$mu, alpha = last[["alpha"]], beta_I = last[["beta_I"]],
+        ess = last[["ess"]], configs = mean(res$trace[, "configs"]), cyclic = cyclic,
         seconds = proc.time()[["elapsed"]] - started
       )
       state <<- state
@@ -341,8 +343,8 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
         saved_at <<- state$step
       }
       if (verbose) {
-        pb_objective <<- last[1]
-        pb_acyclicity <<- last[3]
+        pb_objective <<- last[["objective"]]
+        pb_acyclicity <<- last[["acyclicity"]]
         cli::cli_progress_update(id = pb, set = state$step)
       }
     }
@@ -374,8 +376,8 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
 heldout_loglik <- function(heldout, par, settings, last, seed) {
   n <- nrow(heldout$x)
   if (n == 0L) return(NA_real_)
-  settings$alpha <- last[[6]]
-  settings$beta_I <- last[[5]]
+  settings$alpha <- last[["alpha"]]
+  settings$beta_I <- last[["beta_I"]]
   settings$n_threads <- 1L
   res <- .Call(pg_gim_objective, heldout, par, settings, seed, .Machine$integer.max, NULL)
   res$loglik / n

@@ -58,9 +58,9 @@ validate_gim <- function(fit, arg = rlang::caller_arg(fit),
                      "x" = "It lacks {.field {missing}}."), call = call)
   }
   if (!is.character(fit$mechanism) || length(fit$mechanism) != 1L ||
-      !fit$mechanism %in% c("linear", "mlp", "zilognormal") ||
+      !fit$mechanism %in% engine_codes$mechanism ||
       !is.character(fit$intervention) || length(fit$intervention) != 1L ||
-      !fit$intervention %in% c("hard", "shift")) {
+      !fit$intervention %in% engine_codes$intervention) {
     cli::cli_abort("{.arg {arg}} has an unknown mechanism or intervention (it was modified or is damaged).",
                    call = call)
   }

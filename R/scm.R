@@ -2,8 +2,6 @@
 # scm(), a print method, and sample_scm(), which samples in C
 # (src/scm_sample.c).
 
-scm_mechanisms <- c("linear", "mlp", "zilognormal")
-
 # Parameter names per mechanism, in the order they are documented.
 scm_parameter_names <- function(mechanism) {
   switch(mechanism,
@@ -130,8 +128,8 @@ validate_scm <- function(x, arg = rlang::caller_arg(x),
   }
   check_acyclic(g, paste0(arg, "$graph"), call = call)
   if (!is.character(x$mechanism) || length(x$mechanism) != 1L ||
-      !x$mechanism %in% scm_mechanisms) {
-    cli::cli_abort("{.arg {arg}$mechanism} must be one of {.val {scm_mechanisms}}.",
+      !x$mechanism %in% engine_codes$mechanism) {
+    cli::cli_abort("{.arg {arg}$mechanism} must be one of {.val {engine_codes$mechanism}}.",
                    call = call)
   }
   check_scm_parameters(x$parameters, nrow(g), x$mechanism, call = call)
@@ -391,9 +389,8 @@ sample_scm <- function(scm, n, targets = NULL, psi = NULL,
   targets <- as_target_matrix(targets, d, rownames(scm$graph))
   n <- check_cell_counts(n, nrow(targets), several)
   psi <- as_psi_list(psi, targets, intervention, scm$mechanism)
-  x <- .Call(pg_scm_sample, scm$graph, match(scm$mechanism, scm_mechanisms),
-             scm$parameters, targets, psi,
-             match(intervention, c("hard", "shift")), n)
+  x <- .Call(pg_scm_sample, scm$graph, engine_code("mechanism", scm$mechanism),
+             scm$parameters, targets, psi, engine_code("intervention", intervention), n)
   if (several) attr(x, "context") <- rep.int(seq_len(nrow(targets)), n)
   if (any(!is.finite(x))) {
     cli::cli_warn(c("Some samples are not finite.",

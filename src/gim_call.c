@@ -84,9 +84,10 @@ static void read_settings(SEXP settings, gim_settings *s)
 {
     if (TYPEOF(settings) != VECSXP) Rf_error("`settings` must be a list.");
     memset(s, 0, sizeof *s);
-    s->mechanism = setting_int(settings, "mechanism", 1, 3);
-    s->intervention = setting_int(settings, "intervention", 1, 2);
-    s->graph_gradient = setting_int(settings, "graph_gradient", 1, 2);
+    s->mechanism = setting_int(settings, "mechanism", GIM_LINEAR, GIM_MECHANISM_LAST);
+    s->intervention = setting_int(settings, "intervention", GIM_HARD, GIM_INTERVENTION_LAST);
+    s->graph_gradient = setting_int(settings, "graph_gradient", GIM_STRAIGHT_THROUGH,
+                                     GIM_GRAPH_GRADIENT_LAST);
     s->d = setting_int(settings, "d", 1, 100000);
     s->k = setting_int(settings, "k", 1, 100000);
     s->H = setting_int(settings, "H", 1, 64);
@@ -102,7 +103,7 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->var_theta = setting_num(settings, "var_theta");
     s->var_sigma = setting_num(settings, "var_sigma");
     s->var_phi = setting_num(settings, "var_phi");
-    s->weight_prior = setting_int(settings, "weight_prior", 1, 2);
+    s->weight_prior = setting_int(settings, "weight_prior", GIM_PRIOR_ALL, GIM_PRIOR_LAST);
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
@@ -267,18 +268,141 @@ SEXP pg_gim_point_loglik(SEXP data, SEXP par, SEXP settings)
     return Rf_ScalarReal(gim_point_loglik(&s, &L, &D, p));
 }
 
-/* Schedules of SPEC section 2, as functions of the global step. */
-static double schedule_value(double start, double end, int kind, double step, double total)
+/* The parameter layout of gim_layout_make() as R data, for checking it
+ * against R's engine_blocks() field by field: list(offsets = named 0-based
+ * offsets of the graph and mechanism blocks in use, net_w and net_b = (nets
+ * x layers) offsets of the perturbation nets' weights and biases, theta,
+ * phi, total). */
+SEXP pg_gim_layout(SEXP settings)
+{
+    gim_settings s; gim_layout L;
+    read_settings(settings, &s);
+    gim_layout_make(&s, &L);
+    int mlp = s.mechanism != GIM_LINEAR, zi = s.mechanism == GIM_ZILOGNORMAL;
+    const char *fields[] = { "u", "v", mlp ? "w1" : "w", mlp ? "b1" : "b", "w2", "b2",
+                             "log_sd", "zero_logit" };
+    size_t where[] = { L.u, L.v, mlp ? L.w1 : L.w, mlp ? L.b1 : L.b, L.w2, L.b2,
+                       L.log_sd, L.zero_logit };
+    int use[] = { 1, 1, 1, 1, mlp, mlp, 1, zi };
+    int n = 0;
+    for (int f = 0; f < 8; f++) n += use[f];
+    const char *names[] = { "offsets", "net_w", "net_b", "theta", "phi", "total", "" };
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP off = PROTECT(Rf_allocVector(REALSXP, n));
+    SEXP off_names = PROTECT(Rf_allocVector(STRSXP, n));
+    for (int f = 0, i = 0; f < 8; f++) {
+        if (!use[f]) continue;
+        REAL(off)[i] = (double) where[f];
+        SET_STRING_ELT(off_names, i++, Rf_mkChar(fields[f]));
+    }
+    Rf_setAttrib(off, R_NamesSymbol, off_names);
+    SET_VECTOR_ELT(out, 0, off);
+    int n_nets = s.n_psi + 1;
+    SEXP nw = PROTECT(Rf_allocMatrix(REALSXP, n_nets, s.n_layers));
+    SEXP nb = PROTECT(Rf_allocMatrix(REALSXP, n_nets, s.n_layers));
+    for (int q = 0; q < n_nets; q++)
+        for (int l = 0; l < s.n_layers; l++) {
+            REAL(nw)[q + (size_t) n_nets * l] = (double) L.net_w[q][l];
+            REAL(nb)[q + (size_t) n_nets * l] = (double) L.net_b[q][l];
+        }
+    SET_VECTOR_ELT(out, 1, nw);
+    SET_VECTOR_ELT(out, 2, nb);
+    SET_VECTOR_ELT(out, 3, Rf_ScalarReal((double) L.theta));
+    SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double) L.phi));
+    SET_VECTOR_ELT(out, 5, Rf_ScalarReal((double) L.total));
+    UNPROTECT(5);
+    return out;
+}
+
+/* Schedules of SPEC section 2: a ramp from `start` to `end` over the `total`
+ * steps, linear or cosine, as a function of the global step. */
+enum { RAMP_LINEAR, RAMP_COSINE };
+
+static double ramp_value(double start, double end, int shape, double step, double total)
 {
     double f = total > 0 ? step / total : 1.0;
     if (f > 1.0) f = 1.0;
-    if (kind == 2) f = 0.5 * (1.0 - cos(M_PI * f));   /* cosine ramp */
-    if (kind == 0) f = 1.0;                           /* constant at `end` */
+    if (shape == RAMP_COSINE) f = 0.5 * (1.0 - cos(M_PI * f));
     return start + (end - start) * f;
 }
 
+/* The optimiser's settings, read once per chunk before the step loop (the
+ * model's are in gim_settings): Adam's step size and moment decays, and the
+ * schedules of alpha and beta_I over the whole fit. */
+typedef struct {
+    double learning_rate;
+    double b1, b2, eps;           /* Adam's moment decays and denominator guard */
+    double total;                 /* steps of the whole fit: the schedules' length */
+    double alpha_start, alpha;    /* alpha ramps linearly from alpha_start to alpha */
+    double beta_I;                /* beta_I: constant, or a cosine ramp from 0 */
+    int beta_I_schedule;          /* GIM_SCHEDULE_* */
+} gim_optimiser;
+
+static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *o)
+{
+    o->learning_rate = setting_num(settings, "learning_rate");
+    o->total = setting_num(settings, "steps");
+    o->alpha_start = setting_num(settings, "alpha_start");
+    o->beta_I_schedule = setting_int(settings, "beta_I_schedule", GIM_SCHEDULE_CONSTANT,
+                                     GIM_SCHEDULE_LAST);
+    if (!(o->learning_rate > 0)) Rf_error("`settings$learning_rate` must be positive.");
+    o->alpha = s->alpha;
+    o->beta_I = s->beta_I;
+    o->b1 = 0.9; o->b2 = 0.999; o->eps = 1e-8;
+}
+
+/* The schedules' values at the global step t, into the model's settings. */
+static void schedules_at(const gim_optimiser *o, int t, gim_settings *s)
+{
+    s->beta_I = o->beta_I_schedule == GIM_SCHEDULE_COSINE ?
+        ramp_value(0.0, o->beta_I, RAMP_COSINE, t, o->total) : o->beta_I;
+    s->alpha = ramp_value(o->alpha_start, o->alpha, RAMP_LINEAR, t, o->total);
+}
+
+/* Adam step t (0-based) on the n parameters p with moments m, v; `grad` is
+ * the ascent direction of J, and Adam minimises -J. */
+static void adam_step(const gim_optimiser *o, int t, const double *grad, size_t n,
+                      double *p, double *m, double *v)
+{
+    const double b1 = o->b1, b2 = o->b2, eps = o->eps, lr = o->learning_rate;
+    double c1 = 1.0 - pow(b1, t + 1), c2 = 1.0 - pow(b2, t + 1);
+    for (size_t e = 0; e < n; e++) {
+        double g = -grad[e];
+        m[e] = b1 * m[e] + (1.0 - b1) * g;
+        v[e] = b2 * v[e] + (1.0 - b2) * g * g;
+        p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
+    }
+}
+
+/* The columns of the training trace, one row per step; R (train_chunks() in
+ * R/fit.R) reads them by these names. */
+static const char *trace_columns[] = { "objective", "loglik", "acyclicity", "ess",
+                                       "beta_I", "alpha", "configs" };
+#define TRACE_COLUMNS ((int) (sizeof trace_columns / sizeof trace_columns[0]))
+
+static void trace_row(double *tr, size_t n_rows, int row, const gim_report *rep,
+                      const gim_settings *s)
+{
+    double val[TRACE_COLUMNS] = { rep->objective, rep->loglik, rep->acyclicity, rep->ess,
+                                  s->beta_I, s->alpha, rep->configs };
+    for (int c = 0; c < TRACE_COLUMNS; c++) tr[row + n_rows * c] = val[c];
+}
+
+/* An n_rows x TRACE_COLUMNS matrix with the trace's column names. */
+static SEXP trace_matrix(int n_rows)
+{
+    SEXP tr = PROTECT(Rf_allocMatrix(REALSXP, n_rows, TRACE_COLUMNS));
+    SEXP cols = PROTECT(Rf_allocVector(STRSXP, TRACE_COLUMNS));
+    for (int c = 0; c < TRACE_COLUMNS; c++) SET_STRING_ELT(cols, c, Rf_mkChar(trace_columns[c]));
+    SEXP dn = PROTECT(Rf_allocVector(VECSXP, 2));
+    SET_VECTOR_ELT(dn, 1, cols);
+    Rf_setAttrib(tr, R_DimNamesSymbol, dn);
+    UNPROTECT(3);
+    return tr;
+}
+
 /* Runs n_steps Adam steps from the global step `step0`. adam = list(m, v).
- * Returns list(par, m, v, trace (n_done x 7), status, step). */
+ * Returns list(par, m, v, trace (n_done x trace_columns), status, step). */
 SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP step0,
                   SEXP n_steps)
 {
@@ -294,17 +418,14 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     uint64_t sd = read_seed(seed);
     int t0 = pg_scalar_int(step0, "step0"), nst = pg_scalar_int(n_steps, "n_steps");
     if (t0 < 0 || nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
-    double lr = setting_num(settings, "learning_rate");
-    double total = setting_num(settings, "steps");
-    double beta_I = s.beta_I, alpha0 = setting_num(settings, "alpha_start");
-    int beta_kind = setting_int(settings, "beta_I_schedule", 0, 2);
-    if (!(lr > 0)) Rf_error("`settings$learning_rate` must be positive.");
+    gim_optimiser opt;
+    read_optimiser(settings, &s, &opt);
 
     const char *names[] = { "par", "m", "v", "trace", "status", "step", "" };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
-    SEXP trace = PROTECT(Rf_allocMatrix(REALSXP, nst > 0 ? nst : 0, 7));
+    SEXP trace = PROTECT(trace_matrix(nst));
     double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv), *tr = REAL(trace);
     memcpy(m, m0, sizeof(double) * L.total);
     memcpy(v, v0, sizeof(double) * L.total);
@@ -312,32 +433,22 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     step_arena arena = { NULL, NULL, 0, 0, 0 };
     arena_now = &arena;
     s.alloc = arena_alloc;
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     int status = 0, done = 0;
     for (int it = 0; it < nst; it++) {
         int t = t0 + it;
-        s.beta_I = beta_kind == 2 ? schedule_value(0.0, beta_I, 2, t, total) : beta_I;
-        s.alpha = schedule_value(alpha0, setting_num(settings, "alpha"), 1, t, total);
+        schedules_at(&opt, t, &s);
         gim_report rep;
         arena.next = 0;
         gim_objective(&s, &L, &D, p, sd, t, grad, &rep, NULL);
         if (rep.status) { status = rep.status; break; }
-        double c1 = 1.0 - pow(b1, t + 1), c2 = 1.0 - pow(b2, t + 1);
-        for (size_t e = 0; e < L.total; e++) {
-            double g = -grad[e];                         /* Adam minimises -J */
-            m[e] = b1 * m[e] + (1.0 - b1) * g;
-            v[e] = b2 * v[e] + (1.0 - b2) * g * g;
-            p[e] -= lr * (m[e] / c1) / (sqrt(v[e] / c2) + eps);
-        }
-        double row[7] = { rep.objective, rep.loglik, rep.acyclicity, rep.ess, s.beta_I, s.alpha,
-                          rep.configs };
-        for (int c = 0; c < 7; c++) tr[it + (size_t) nst * c] = row[c];
+        adam_step(&opt, t, grad, L.total, p, m, v);
+        trace_row(tr, (size_t) nst, it, &rep, &s);
         done++;
         R_CheckUserInterrupt();
     }
     if (done < nst) {                                    /* keep the rows that ran */
-        SEXP tr2 = PROTECT(Rf_allocMatrix(REALSXP, done, 7));
-        for (int c = 0; c < 7; c++)
+        SEXP tr2 = PROTECT(trace_matrix(done));
+        for (int c = 0; c < TRACE_COLUMNS; c++)
             memcpy(REAL(tr2) + (size_t) done * c, tr + (size_t) nst * c, sizeof(double) * done);
         trace = tr2;
     } else {

@@ -3,20 +3,15 @@
  * Nothing here knows R: gim_call.c converts the R objects into these structs,
  * checks them, and owns all memory (R_alloc), so an error or an interrupt
  * leaks nothing. The parameter vector is one flat double array whose layout
- * (gim_layout) is mirrored by R/engine-layout.R. */
+ * (gim_layout) is mirrored by R/engine-layout.R. src/README.md maps the
+ * files and says what to edit to add a mechanism or an intervention type. */
 #ifndef GIM_ENGINE_H
 #define GIM_ENGINE_H
 
 #include <stdint.h>
 #include <stddef.h>
+#include "engine_codes.h"   /* mechanism, intervention, ... codes shared with R */
 
-enum { GIM_LINEAR = 1, GIM_MLP = 2, GIM_ZILOGNORMAL = 3 };
-enum { GIM_HARD = 1, GIM_SHIFT = 2 };
-/* How the graph enters the likelihood (see gim_likelihood.c). */
-enum { GIM_STRAIGHT_THROUGH = 1, GIM_RELAXED = 2 };
-/* Which edge weights the N(0, var_theta) prior covers: all d x d, or each
- * edge's in proportion to its probability, E_G[log p(theta | G)]. */
-enum { GIM_PRIOR_ALL = 1, GIM_PRIOR_MASKED = 2 };
 
 #define GIM_MAX_LAYERS 8
 #define GIM_MAX_NETS 4            /* targets + at most 3 psi nets */

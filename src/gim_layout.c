@@ -1,4 +1,5 @@
-/* The flat parameter layout (mirrored by R/engine-layout.R) and the
+/* The flat parameter layout (mirrored by R/engine-layout.R, and compared
+ * with it block by block through pg_gim_layout at every fit start) and the
  * per-context sufficient statistics that make intervened genes cost O(1) per
  * context instead of O(cells) (see gim_likelihood.c). */
 #include <math.h>

@@ -47,6 +47,7 @@
 #include "gim_screen.h"
 #include "gim_tanh.h"
 #include "gim_simd.h"
+#include "pg_sigmoid.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -81,12 +82,6 @@ static inline int gim_thread_id(void)
 static inline double log_sigmoid(double z)
 {
     return z >= 0.0 ? -log1p(exp(-z)) : z - log1p(exp(z));
-}
-static inline double sigmoid(double z)
-{
-    if (z >= 0.0) return 1.0 / (1.0 + exp(-z));
-    double e = exp(z);
-    return e / (1.0 + e);
 }
 
 /* Parents of gene j in a configuration and their effective first-layer
@@ -576,19 +571,44 @@ static void intervened_precisions(const double *log_sd, size_t n, double *out)
     for (size_t e = 0; e < n; e++) out[e] = gim_exp(-2.0 * log_sd[e]);
 }
 
-void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
-                  const double *par, gim_pass *P, double *grad)
-{
-    int M = P->M, d = D->d, K = D->K, Kp = D->Kp, H = s->H;
-    int zi = s->mechanism == GIM_ZILOGNORMAL, shift = s->intervention == GIM_SHIFT;
-    int nth = s->n_threads;
-    size_t dd = (size_t) d * d, MK = (size_t) M * K;
-    void *(*alloc)(size_t) = s->alloc;
+/* What the phases of one pass share. Arrays of configurations are indexed
+ * by c = j * M + u: gene j's u-th distinct parent set. */
+typedef struct {
+    int M, d, K, Kp, H, zi, shift, nth, wmax;
+    size_t dd, MK;
+    int *cfg_of;                  /* m * d + j -> u */
+    int *nU;                      /* d: distinct parent sets of each gene */
+    int *rep;                     /* c -> a sample m with that parent set */
+    double *Q1, *Q2;              /* c * K + k: residual sums of a configuration */
+    double *lobs_obs;             /* c: its observational log-density */
+    noise_terms *gene_noise;      /* d */
+    double *vint;                 /* M x Kp x d intervened precisions (hard), or NULL */
+    char *needed, *active;        /* configurations to evaluate, samples still in play */
+    double *lint;                 /* M x Kp x d intervened log-densities */
+    double *Wc, *Bc;              /* c * K + k: weights of the backward pass */
+    /* Per-thread scratch, allocated outside the parallel regions (the
+     * allocator is R's). */
+    int *pa_all;
+    double *weff_all, *t_all;
+    size_t t_len;
+} pass_work;
 
-    /* ---- 1. distinct parent configurations per gene ------------------- */
-    int *cfg_of = alloc(sizeof(int) * (size_t) M * d);    /* m * d + j -> u */
-    int *nU = alloc(sizeof(int) * d);
-    int *rep = alloc(sizeof(int) * (size_t) M * d);       /* j * M + u -> m */
+/* ---- 1. distinct parent configurations per gene (fact 1) -------------- */
+static void pass_configs(const gim_settings *s, const gim_data *D, gim_pass *P,
+                         pass_work *W)
+{
+    int M = P->M, d = D->d;
+    size_t dd = (size_t) d * d;
+    void *(*alloc)(size_t) = s->alloc;
+    *W = (pass_work) {
+        .M = M, .d = d, .K = D->K, .Kp = D->Kp, .H = s->H,
+        .zi = s->mechanism == GIM_ZILOGNORMAL, .shift = s->intervention == GIM_SHIFT,
+        .nth = s->n_threads, .wmax = s->H > 1 ? s->H : 1,
+        .dd = dd, .MK = (size_t) M * D->K
+    };
+    int *cfg_of = W->cfg_of = alloc(sizeof(int) * (size_t) M * d);
+    int *nU = W->nU = alloc(sizeof(int) * d);
+    int *rep = W->rep = alloc(sizeof(int) * (size_t) M * d);
     for (int j = 0; j < d; j++) {
         int u_count = 0;
         for (int m = 0; m < M; m++) {
@@ -607,84 +627,124 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
     }
     P->configs = 0;
     for (int j = 0; j < d; j++) P->configs += nU[j];
+}
 
-    /* ---- 2. forward pass of every configuration needed ---------------- */
-    double *Q1 = alloc(sizeof(double) * MK * d), *Q2 = alloc(sizeof(double) * MK * d);
-    double *lobs_obs = alloc(sizeof(double) * (size_t) M * d);
-    int wmax = s->H > 1 ? s->H : 1;
-    /* Per-thread scratch is allocated here: the allocator is R's. */
-    int *pa_all = alloc(sizeof(int) * (size_t) nth * d);
-    double *weff_all = alloc(sizeof(double) * (size_t) nth * d * wmax);
-    size_t t_len = (size_t) GIM_BLOCK * (wmax + 1);
-    double *t_all = alloc(sizeof(double) * (size_t) nth * t_len);
-    noise_terms *gene_noise = alloc(sizeof(noise_terms) * d);
+/* Scratch of the forward pass, each gene's noise terms and the precision
+ * exp(-2 log-sd) of every intervened noise draw (hard), in one vectorised
+ * sweep: phases 2 to 4 need it. */
+static void pass_scratch(const gim_settings *s, const gim_layout *L, const double *par,
+                         const gim_pass *P, pass_work *W)
+{
+    int M = W->M, d = W->d, Kp = W->Kp, zi = W->zi, nth = W->nth, wmax = W->wmax;
+    void *(*alloc)(size_t) = s->alloc;
+    W->Q1 = alloc(sizeof(double) * W->MK * d);
+    W->Q2 = alloc(sizeof(double) * W->MK * d);
+    W->lobs_obs = alloc(sizeof(double) * (size_t) M * d);
+    W->pa_all = alloc(sizeof(int) * (size_t) nth * d);
+    W->weff_all = alloc(sizeof(double) * (size_t) nth * d * wmax);
+    W->t_len = (size_t) GIM_BLOCK * (wmax + 1);
+    W->t_all = alloc(sizeof(double) * (size_t) nth * W->t_len);
+    noise_terms *gene_noise = W->gene_noise = alloc(sizeof(noise_terms) * d);
     for (int j = 0; j < d; j++)
         gene_noise[j] = noise_make(zi, par[L->log_sd + j], zi ? par[L->zero_logit + j] : 0.0);
-    /* Precision exp(-2 log-sd) of every intervened noise draw (hard), in one
-     * vectorised sweep: steps 2 to 4 need it. */
-    double *vint = NULL;
-    if (!shift) {
+    W->vint = NULL;
+    if (!W->shift) {
         size_t MKd = (size_t) M * Kp * d;
-        vint = alloc(sizeof(double) * (MKd ? MKd : 1));
-        intervened_precisions(P->ps[1], MKd, vint);
+        W->vint = alloc(sizeof(double) * (MKd ? MKd : 1));
+        intervened_precisions(P->ps[1], MKd, W->vint);
     }
-    char *needed = alloc((size_t) M * d), *active = alloc((size_t) M);
+}
+
+/* ---- 2a. screening in single precision (fact 4) ----------------------- */
+/* Float pass of every configuration with a bound on its error, then the
+ * samples that can still carry weight (active), then the configurations
+ * they use (needed). */
+static void pass_screen(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                        const double *par, gim_pass *P, pass_work *W)
+{
+    int M = W->M, d = W->d, K = W->K, Kp = W->Kp, zi = W->zi, shift = W->shift;
+    int nth = W->nth, wmax = W->wmax;
+    size_t dd = W->dd;
+    const int *cfg_of = W->cfg_of, *nU = W->nU, *rep = W->rep;
+    double *Q1 = W->Q1, *Q2 = W->Q2, *lobs_obs = W->lobs_obs;
+    const noise_terms *gene_noise = W->gene_noise;
+    const double *vint = W->vint;
+    char *needed = W->needed, *active = W->active;
+    int *pa_all = W->pa_all;
+    double *weff_all = W->weff_all;
+    void *(*alloc)(size_t) = s->alloc;
+
+    double *err = alloc(sizeof(double) * M * d), *psi_max = alloc(sizeof(double) * d);
+    for (int j = 0; j < d; j++) psi_max[j] = 0.0;
+    if (shift)
+        for (size_t e = 0; e < (size_t) M * Kp * d; e++)
+            if (fabs(P->ps[0][e]) > psi_max[e % d]) psi_max[e % d] = fabs(P->ps[0][e]);
+    size_t f_len = gim_screen_scratch_len(wmax, d);
+    float *f_all = alloc(sizeof(float) * (size_t) nth * f_len);
+    double *sa_all = alloc(sizeof(double) * (size_t) nth * K);
+    #pragma omp parallel num_threads(nth)
+    {
+        int tid = gim_thread_id();
+        config_view cv = { 0, pa_all + (size_t) tid * d, weff_all + (size_t) tid * d * wmax };
+        double *Sa = sa_all + (size_t) tid * K;
+        #pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < d; j++)
+            for (int u = 0; u < nU[j]; u++) {
+                size_t c = (size_t) j * M + u;
+                config_make(s, L, par, P->graph + rep[c] * dd + (size_t) d * j, j, &cv);
+                double delta = gim_screen_forward(s, L, D, par, j, cv.npa, cv.pa,
+                                                  cv.weff, Q1 + c * K, Q2 + c * K, Sa,
+                                                  f_all + (size_t) tid * f_len);
+                err[c] = config_error(D, j, Sa, delta, gene_noise[j].v, psi_max[j]);
+                lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
+            }
+    }
+    double *lo_f = alloc(sizeof(double) * M), *hi_f = alloc(sizeof(double) * M);
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++) {
+        double l = sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs, gene_noise, vint, NULL);
+        /* Plus slack for the rounding of the double sums themselves. */
+        double e = 1.0 + 1e-9 * fabs(l);
+        for (int j = 0; j < d; j++) e += err[(size_t) j * M + cfg_of[(size_t) m * d + j]];
+        lo_f[m] = D->weight * (l - e);
+        hi_f[m] = D->weight * (l + e);
+    }
+    double best = -INFINITY;
+    for (int m = 0; m < M; m++) if (lo_f[m] > best) best = lo_f[m];
+    for (int m = 0; m < M; m++) {
+        /* NaN bounds keep the sample: the double pass decides. */
+        active[m] = !(hi_f[m] < best - 746.0);
+        P->screened += !active[m];
+        if (active[m])
+            for (int j = 0; j < d; j++) needed[(size_t) j * M + cfg_of[(size_t) m * d + j]] = 1;
+    }
+}
+
+/* ---- 2. forward pass of every configuration needed -------------------- */
+static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                         const double *par, gim_pass *P, pass_work *W)
+{
+    pass_scratch(s, L, par, P, W);
+    int M = W->M, d = W->d, K = W->K, zi = W->zi, wmax = W->wmax;
+    size_t dd = W->dd;
+    void *(*alloc)(size_t) = s->alloc;
+    char *needed = W->needed = alloc((size_t) M * d);
+    char *active = W->active = alloc((size_t) M);
     /* With few distinct parent sets (late in training) the double pass is
      * cheaper than screening, which costs a second pass over the samples. */
     int screen = D->xf && M > 1 && P->configs >= GIM_SCREEN_MIN_CONFIGS * d;
     memset(needed, !screen, (size_t) M * d);
     memset(active, !screen, (size_t) M);
     P->screened = 0;
-    if (screen) {
-        /* Fact 4: float pass of every configuration with a bound on its
-         * error, then the samples that can still carry weight, then the
-         * configurations they use. */
-        double *err = alloc(sizeof(double) * M * d), *psi_max = alloc(sizeof(double) * d);
-        for (int j = 0; j < d; j++) psi_max[j] = 0.0;
-        if (shift)
-            for (size_t e = 0; e < (size_t) M * Kp * d; e++)
-                if (fabs(P->ps[0][e]) > psi_max[e % d]) psi_max[e % d] = fabs(P->ps[0][e]);
-        size_t f_len = gim_screen_scratch_len(wmax, d);
-        float *f_all = alloc(sizeof(float) * (size_t) nth * f_len);
-        double *sa_all = alloc(sizeof(double) * (size_t) nth * K);
-        #pragma omp parallel num_threads(nth)
-        {
-            int tid = gim_thread_id();
-            config_view cv = { 0, pa_all + (size_t) tid * d, weff_all + (size_t) tid * d * wmax };
-            double *Sa = sa_all + (size_t) tid * K;
-            #pragma omp for schedule(dynamic, 1)
-            for (int j = 0; j < d; j++)
-                for (int u = 0; u < nU[j]; u++) {
-                    size_t c = (size_t) j * M + u;
-                    config_make(s, L, par, P->graph + rep[c] * dd + (size_t) d * j, j, &cv);
-                    double delta = gim_screen_forward(s, L, D, par, j, cv.npa, cv.pa,
-                                                      cv.weff, Q1 + c * K, Q2 + c * K, Sa,
-                                                      f_all + (size_t) tid * f_len);
-                    err[c] = config_error(D, j, Sa, delta, gene_noise[j].v, psi_max[j]);
-                    lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
-                }
-        }
-        double *lo_f = alloc(sizeof(double) * M), *hi_f = alloc(sizeof(double) * M);
-        #pragma omp parallel for num_threads(nth) schedule(static)
-        for (int m = 0; m < M; m++) {
-            double l = sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs, gene_noise, vint, NULL);
-            /* Plus slack for the rounding of the double sums themselves. */
-            double e = 1.0 + 1e-9 * fabs(l);
-            for (int j = 0; j < d; j++) e += err[(size_t) j * M + cfg_of[(size_t) m * d + j]];
-            lo_f[m] = D->weight * (l - e);
-            hi_f[m] = D->weight * (l + e);
-        }
-        double best = -INFINITY;
-        for (int m = 0; m < M; m++) if (lo_f[m] > best) best = lo_f[m];
-        for (int m = 0; m < M; m++) {
-            /* NaN bounds keep the sample: the double pass decides. */
-            active[m] = !(hi_f[m] < best - 746.0);
-            P->screened += !active[m];
-            if (active[m])
-                for (int j = 0; j < d; j++) needed[(size_t) j * M + cfg_of[(size_t) m * d + j]] = 1;
-        }
-    }
-    #pragma omp parallel num_threads(nth)
+    if (screen) pass_screen(s, L, D, par, P, W);
+
+    const int *nU = W->nU, *rep = W->rep;
+    double *Q1 = W->Q1, *Q2 = W->Q2, *lobs_obs = W->lobs_obs;
+    const noise_terms *gene_noise = W->gene_noise;
+    int *pa_all = W->pa_all;
+    double *weff_all = W->weff_all, *t_all = W->t_all;
+    size_t t_len = W->t_len;
+    #pragma omp parallel num_threads(W->nth)
     {
         int tid = gim_thread_id();
         int *pa_buf = pa_all + (size_t) tid * d;
@@ -702,29 +762,50 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
             }
         }
     }
+}
 
-    /* ---- 3. per-sample log-likelihoods l_m ---------------------------- */
-    double *lint = alloc(sizeof(double) * (size_t) M * Kp * d);
-    #pragma omp parallel for num_threads(nth) schedule(static)
+/* ---- 3. per-sample log-likelihoods l_m, their weights, LL ------------- */
+static void pass_weights(const gim_settings *s, const gim_data *D, gim_pass *P,
+                         pass_work *W)
+{
+    int M = W->M, d = W->d, Kp = W->Kp;
+    const int *cfg_of = W->cfg_of;
+    const char *active = W->active;
+    double *lint = W->lint = s->alloc(sizeof(double) * (size_t) M * Kp * d);
+    #pragma omp parallel for num_threads(W->nth) schedule(static)
     for (int m = 0; m < M; m++)
-        P->ell[m] = active[m] ? D->weight * sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs,
-                                                          gene_noise, vint, lint) : -INFINITY;
+        P->ell[m] = active[m] ? D->weight * sample_loglik(s, D, P, m, cfg_of, W->Q1, W->Q2,
+                                                          W->lobs_obs, W->gene_noise,
+                                                          W->vint, lint) : -INFINITY;
     double mx = -INFINITY;
     for (int m = 0; m < M; m++) if (P->ell[m] > mx) mx = P->ell[m];
     double z = 0.0;
     for (int m = 0; m < M; m++) { P->w[m] = exp(P->ell[m] - mx); z += P->w[m]; }
     for (int m = 0; m < M; m++) P->w[m] /= z;
     P->loglik = mx + log(z / M);
-    if (!isfinite(P->loglik) || !(P->want_theta || P->want_graph || P->want_phi)) return;
+}
 
-    /* ---- 4. gradients through targets, psi, log_sd, zero_logit -------- */
-    double *Wc = alloc(sizeof(double) * MK * d), *Bc = alloc(sizeof(double) * MK * d);
+/* ---- 4. gradients through targets, psi, log_sd, zero_logit ------------ */
+/* Also gathers, per configuration and context, the weights Wc and Bc with
+ * which phase 5 backpropagates into the mechanism and the graph. */
+static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
+                                 const gim_data *D, const double *par, gim_pass *P,
+                                 pass_work *W, double *grad)
+{
+    int M = W->M, d = W->d, K = W->K, Kp = W->Kp, zi = W->zi, shift = W->shift;
+    size_t MK = W->MK;
+    const int *cfg_of = W->cfg_of;
+    const double *Q1 = W->Q1, *Q2 = W->Q2, *vint = W->vint, *lint = W->lint;
+    const noise_terms *gene_noise = W->gene_noise;
+    void *(*alloc)(size_t) = s->alloc;
+    double *Wc = W->Wc = alloc(sizeof(double) * MK * d);
+    double *Bc = W->Bc = alloc(sizeof(double) * MK * d);
     memset(Wc, 0, sizeof(double) * MK * d);
     memset(Bc, 0, sizeof(double) * MK * d);
-    #pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
+    #pragma omp parallel for num_threads(W->nth) schedule(dynamic, 1)
     for (int j = 0; j < d; j++) {
         double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
-        double v = exp(-2.0 * ls), pz = sigmoid(zl);
+        double v = exp(-2.0 * ls), pz = pg_sigmoid(zl);
         double g_ls = 0.0, g_zl = 0.0;
         for (int m = 0; m < M; m++) {
             double wm = P->w[m] * D->weight;      /* d LL / d l_m, cells weighted */
@@ -766,7 +847,7 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
                         P->dPsi[1][o] += wm * i *
                             (-npos + (s2 - 2.0 * mu * s1 + npos * mu * mu) * vi);
                         if (zi) {
-                            double pi = sigmoid(P->ps[2][idx]);
+                            double pi = pg_sigmoid(P->ps[2][idx]);
                             P->dPsi[2][o] += wm * i * (n0 * (1.0 - pi) - npos * pi);
                         }
                     }
@@ -779,9 +860,20 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
             if (zi) grad[L->zero_logit + j] += g_zl;
         }
     }
-    if (!(P->want_theta || P->want_graph)) return;
+}
 
-    /* ---- 5. backward pass of every configuration with weight ---------- */
+/* ---- 5. backward pass of every configuration with weight (fact 3) ----- */
+static void pass_backward(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                          const double *par, gim_pass *P, const pass_work *W, double *grad)
+{
+    int M = W->M, d = W->d, K = W->K, Kp = W->Kp, H = W->H, shift = W->shift;
+    int nth = W->nth, wmax = W->wmax;
+    size_t dd = W->dd;
+    const int *cfg_of = W->cfg_of, *nU = W->nU, *rep = W->rep;
+    const double *Wc = W->Wc, *Bc = W->Bc;
+    int *pa_all = W->pa_all;
+    double *weff_all = W->weff_all;
+    void *(*alloc)(size_t) = s->alloc;
     int *members_all = alloc(sizeof(int) * (size_t) nth * M);
     double *acc_all = alloc(sizeof(double) * (size_t) nth * 2 * d * wmax);
     double *E_all = alloc(sizeof(double) * (size_t) nth * 2 * K * d);
@@ -870,4 +962,17 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
             }
         }
     }
+}
+
+void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                  const double *par, gim_pass *P, double *grad)
+{
+    pass_work W;
+    pass_configs(s, D, P, &W);
+    pass_forward(s, L, D, par, P, &W);
+    pass_weights(s, D, P, &W);
+    if (!isfinite(P->loglik) || !(P->want_theta || P->want_graph || P->want_phi)) return;
+    pass_noise_gradients(s, L, D, par, P, &W, grad);
+    if (!(P->want_theta || P->want_graph)) return;
+    pass_backward(s, L, D, par, P, &W, grad);
 }

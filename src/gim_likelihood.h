@@ -4,6 +4,8 @@
 
 #include "gim_engine.h"
 
+/* One pass: its inputs, what it is asked for, and its outputs. Fill it with
+ * designated initialisers (.M = ..., .graph = ...); fields left out are 0. */
 typedef struct {
     int M;
     const double *graph;      /* M x d x d graph values fed to the mechanisms */

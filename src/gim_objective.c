@@ -14,13 +14,7 @@
 #include "gim_likelihood.h"
 #include "gim_rng.h"
 #include "gim_simd.h"
-
-static inline double sigmoid(double z)
-{
-    if (z >= 0.0) return 1.0 / (1.0 + exp(-z));
-    double e = exp(z);
-    return e / (1.0 + e);
-}
+#include "pg_sigmoid.h"
 
 static double sum_squares(const double *x, size_t from, size_t to)
 {
@@ -85,7 +79,7 @@ static double masked_weight_prior(const gim_settings *s, const gim_layout *L,
         if (e % (d + 1) == 0) continue;         /* self-loops are never used */
         const double *w = par + w_start + per_edge * e;
         double *gw = grad + w_start + per_edge * e;
-        double pe = sigmoid(logit[e]), sq = 0.0;
+        double pe = pg_sigmoid(logit[e]), sq = 0.0;
         for (size_t h = 0; h < per_edge; h++) {
             sq += w[h] * w[h];
             gw[h] -= pe * w[h] / s->var_theta;
@@ -293,16 +287,22 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     memset(dg, 0, sizeof(double) * M * dd);
     double *ell = alloc(sizeof(double) * M), *w = alloc(sizeof(double) * M);
     int relaxed = s->graph_gradient == GIM_RELAXED;
-    gim_pass P = { M, g_hard, 1, ti, { ps[0], ps[1], ps[2] }, 1, !relaxed, !relaxed,
-                   ell, w, 0.0, 0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
+    gim_pass P = {
+        .M = M, .graph = g_hard, .dedup = 1, .ti = ti, .ps = { ps[0], ps[1], ps[2] },
+        .want_theta = 1, .want_graph = !relaxed, .want_phi = !relaxed,
+        .ell = ell, .w = w, .dT = dT, .dPsi = { dPsi[0], dPsi[1], dPsi[2] }, .dg = dg
+    };
     gim_pass_run(s, L, D, par, &P, grad);
     rep->loglik = P.loglik;
     rep->configs = P.configs;
     rep->screened = P.screened;
     double ll_J = P.loglik;
     if (relaxed) {
-        gim_pass R = { M, g_soft, 0, ti, { ps[0], ps[1], ps[2] }, 0, 1, 1,
-                       ell, w, 0.0, 0, dT, { dPsi[0], dPsi[1], dPsi[2] }, dg };
+        gim_pass R = {
+            .M = M, .graph = g_soft, .dedup = 0, .ti = ti, .ps = { ps[0], ps[1], ps[2] },
+            .want_theta = 0, .want_graph = 1, .want_phi = 1,
+            .ell = ell, .w = w, .dT = dT, .dPsi = { dPsi[0], dPsi[1], dPsi[2] }, .dg = dg
+        };
         gim_pass_run(s, L, D, par, &R, grad);
         rep->configs += R.configs;
         rep->screened += R.screened;
@@ -342,7 +342,7 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
             double gs = soft[(size_t) m * dd + e];
             acc += dg[(size_t) m * dd + e] * s->tau * gs * (1.0 - gs);
         }
-        double pe = sigmoid(logit[e]);
+        double pe = pg_sigmoid(logit[e]);
         sparsity_g += pe;
         dlogit[e] = acc - s->beta_M * pe * (1.0 - pe);
     }
@@ -361,7 +361,7 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     double sparsity_t = 0.0;
     if (Kp > 0) {
         for (size_t o = 0; o < Kd; o++) {
-            double pt = sigmoid(T[o]);
+            double pt = pg_sigmoid(T[o]);
             sparsity_t += pt;
             dT[o] -= s->beta_I * pt * (1.0 - pt);
         }
@@ -401,13 +401,15 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
         for (int k = 0; k < Kp; k++)
             for (int j = 0; j < d; j++) {
                 size_t o = k + (size_t) Kp * j, idx = (size_t) k * d + j;
-                ti[idx] = sigmoid(T[o]);
+                ti[idx] = pg_sigmoid(T[o]);
                 for (int q = 0; q < s->n_psi; q++) ps[q][idx] = gim_net_output(s, &nets, q + 1)[o];
             }
     }
     double ell, w;
-    gim_pass P = { 1, G, 1, ti, { ps[0], ps[1], ps[2] }, 0, 0, 0,
-                   &ell, &w, 0.0, 0, NULL, { NULL, NULL, NULL }, NULL };
+    gim_pass P = {
+        .M = 1, .graph = G, .dedup = 1, .ti = ti, .ps = { ps[0], ps[1], ps[2] },
+        .want_theta = 0, .want_graph = 0, .want_phi = 0, .ell = &ell, .w = &w
+    };
     gim_pass_run(s, L, D, par, &P, NULL);
     return D->n > 0 ? P.loglik / (D->n * D->weight) : 0.0;
 }

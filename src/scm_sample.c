@@ -26,12 +26,12 @@
  * contiguous columns of the cells of one setting. */
 #include "pg_common.h"
 #include "graph_order.h"
+#include "engine_codes.h"
+#include "pg_sigmoid.h"
 #include <math.h>
 #include <string.h>
 #include <limits.h>
 
-enum { MECH_LINEAR = 1, MECH_MLP = 2, MECH_ZILOGNORMAL = 3 };
-enum { INTERV_HARD = 1, INTERV_SHIFT = 2 };
 
 /* The causal model as plain C data. Parent lists are the sparse view of the
  * graph so that mechanisms cost O(edges), not O(d^2), per cell. */
@@ -52,14 +52,6 @@ typedef struct {
     int type;
 } scm_setting;
 
-static inline double sigmoid(double t)
-{
-    /* Both branches avoid exp overflow for large |t|. */
-    if (t >= 0.0) return 1.0 / (1.0 + exp(-t));
-    double e = exp(t);
-    return e / (1.0 + e);
-}
-
 /* Mean of the mechanism of variable j for cells 0..nk-1 of a block whose
  * column c starts at x + c * ldx. `pre` is scratch of length nk. */
 static void mechanism_mean(const scm_model *m, int j, const double *x,
@@ -67,7 +59,7 @@ static void mechanism_mean(const scm_model *m, int j, const double *x,
 {
     const int *pa = m->pa_idx + m->pa_start[j];
     int npa = m->pa_start[j + 1] - m->pa_start[j];
-    if (m->mechanism == MECH_LINEAR) {
+    if (m->mechanism == GIM_LINEAR) {
         double b = m->bias[j];
         for (int r = 0; r < nk; r++) mean[r] = b;
         for (int p = 0; p < npa; p++) {
@@ -103,16 +95,16 @@ static void sample_block(const scm_model *m, const scm_setting *s, double *x,
                          const double *u, R_xlen_t ldx, int nk, double *mean,
                          double *pre)
 {
-    int ziln = m->mechanism == MECH_ZILOGNORMAL;
+    int ziln = m->mechanism == GIM_ZILOGNORMAL;
     for (int o = 0; o < m->d; o++) {
         int j = m->order[o];
         double *xj = x + j * ldx;
         const double *uj = ziln ? u + j * ldx : NULL;
         int targeted = s->targets[j * s->ld] != 0;
-        if (targeted && s->type == INTERV_HARD) {
+        if (targeted && s->type == GIM_HARD) {
             double mu = s->mean[j * s->ld], sd = exp(s->log_sd[j * s->ld]);
             if (ziln) {
-                double p0 = sigmoid(s->zero_logit[j * s->ld]);
+                double p0 = pg_sigmoid(s->zero_logit[j * s->ld]);
                 for (int r = 0; r < nk; r++)
                     xj[r] = uj[r] < p0 ? 0.0 : exp(mu + sd * xj[r]);
             } else {
@@ -123,7 +115,7 @@ static void sample_block(const scm_model *m, const scm_setting *s, double *x,
         mechanism_mean(m, j, x, ldx, nk, mean, pre);
         double sd = exp(m->log_sd[j]);
         if (ziln) {
-            double p0 = sigmoid(m->zero_logit[j]);
+            double p0 = pg_sigmoid(m->zero_logit[j]);
             for (int r = 0; r < nk; r++)
                 xj[r] = uj[r] < p0 ? 0.0 : exp(mean[r] + sd * xj[r]);
         } else {
@@ -208,13 +200,13 @@ static int hidden_units(SEXP params, int d)
 
 /* pg_scm_sample(graph, mechanism, parameters, targets, psi, intervention, n)
  *   graph         d x d integer 0/1 DAG, G[i, j] = 1 for i -> j
- *   mechanism     1 linear, 2 mlp, 3 zilognormal
+ *   mechanism     1 linear, 2 mlp, 3 zilognormal (engine_codes.h)
  *   parameters    named list (layout in R/scm.R)
  *   targets       K x d integer 0/1, one intervention setting per row
  *   psi           named list of K x d double matrices: mean, log_sd (and
  *                 zero_logit for zilognormal) for hard, shift for shift;
  *                 entries off the targets are not used
- *   intervention  1 hard, 2 shift
+ *   intervention  1 hard, 2 shift (engine_codes.h)
  *   n             integer vector of length K, cells per setting
  * Returns the sum(n) x d samples, the settings stacked in order. */
 SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
@@ -223,10 +215,10 @@ SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
     pg_check_graph(graph, "graph");
     int d = Rf_nrows(graph);
     int mech = pg_scalar_int(mechanism, "mechanism");
-    if (mech < MECH_LINEAR || mech > MECH_ZILOGNORMAL)
+    if (mech < GIM_LINEAR || mech > GIM_MECHANISM_LAST)
         Rf_error("`mechanism` must be 1 (linear), 2 (mlp) or 3 (zilognormal).");
     int type = pg_scalar_int(intervention, "intervention");
-    if (type != INTERV_HARD && type != INTERV_SHIFT)
+    if (type < GIM_HARD || type > GIM_INTERVENTION_LAST)
         Rf_error("`intervention` must be 1 (hard) or 2 (shift).");
     if (TYPEOF(parameters) != VECSXP)
         Rf_error("`parameters` must be a list.");
@@ -266,7 +258,7 @@ SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
     m.mechanism = mech;
     int dv[1] = {d}, dd[2] = {d, d};
     m.log_sd = get_array(parameters, "parameters", "log_sd", 1, dv);
-    if (mech == MECH_LINEAR) {
+    if (mech == GIM_LINEAR) {
         m.weights = get_array(parameters, "parameters", "weights", 2, dd);
         m.bias = get_array(parameters, "parameters", "bias", 1, dv);
     } else {
@@ -277,7 +269,7 @@ SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
         m.b1 = get_array(parameters, "parameters", "b1", 2, dh);
         m.w2 = get_array(parameters, "parameters", "w2", 2, dh);
         m.b2 = get_array(parameters, "parameters", "b2", 1, dv);
-        if (mech == MECH_ZILOGNORMAL)
+        if (mech == GIM_ZILOGNORMAL)
             m.zero_logit = get_array(parameters, "parameters", "zero_logit", 1, dv);
     }
 
@@ -286,10 +278,10 @@ SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
     s.type = type;
     s.ld = K;
     int dkd[2] = {K, d};
-    if (type == INTERV_HARD) {
+    if (type == GIM_HARD) {
         s.mean = get_array(psi, "psi", "mean", 2, dkd);
         s.log_sd = get_array(psi, "psi", "log_sd", 2, dkd);
-        if (mech == MECH_ZILOGNORMAL)
+        if (mech == GIM_ZILOGNORMAL)
             s.zero_logit = get_array(psi, "psi", "zero_logit", 2, dkd);
     } else {
         s.shift = get_array(psi, "psi", "shift", 2, dkd);
@@ -322,7 +314,7 @@ SEXP pg_scm_sample(SEXP graph, SEXP mechanism, SEXP parameters, SEXP targets,
     double *mean = (double *) R_alloc(nmax, sizeof(double));
     double *pre = (double *) R_alloc(nmax, sizeof(double));
     double *u = NULL;
-    if (mech == MECH_ZILOGNORMAL)
+    if (mech == GIM_ZILOGNORMAL)
         u = (double *) R_alloc(N * d > 0 ? (size_t) N * d : 1, sizeof(double));
 
     SEXP out = PROTECT(Rf_allocMatrix(REALSXP, (int) N, d));

@@ -201,4 +201,16 @@ test_that("standardise = TRUE fits in z-scores and reports in the data's units",
                 control = gim_control(steps = 2, n_mc = 2, gim_hidden = 3, standardise = TRUE),
                 verbose = FALSE)
   expect_null(zl$x_scaling)
+
+test_that("a chunk's trace comes from C with named columns, one row per step", {
+  pr <- engine_problem("mlp", "hard")
+  adam <- list(m = numeric(length(pr$par)), v = numeric(length(pr$par)))
+  res <- .Call(pg_gim_train, pr$data, pr$par, adam, pr$settings, 1, 0L, 3L)
+  expect_identical(dim(res$trace), c(3L, 7L))
+  expect_identical(colnames(res$trace), c("objective", "loglik", "acyclicity", "ess",
+                                          "beta_I", "alpha", "configs"))
+  expect_null(rownames(res$trace))
+  expect_identical(res$trace[, "beta_I"], rep(pr$settings$beta_I, 3))
+  empty <- .Call(pg_gim_train, pr$data, pr$par, adam, pr$settings, 1, 0L, 0L)
+  expect_identical(colnames(empty$trace), colnames(res$trace))
 })

@@ -1,0 +1,29 @@
+/* The codes R and C share. Each enum mirrors a vector of `engine_codes` in
+ * R/engine-codes.R: the name at position i there has the value i here.
+ * pg_engine_codes() (engine_codes.c) returns these values by name, and
+ * tests/testthat/test-engine-codes.R checks them against the R table, so a
+ * new mechanism or intervention type is added in those two places. Plain C:
+ * the kernels include it. */
+#ifndef ENGINE_CODES_H
+#define ENGINE_CODES_H
+
+enum { GIM_LINEAR = 1, GIM_MLP = 2, GIM_ZILOGNORMAL = 3 };
+#define GIM_MECHANISM_LAST GIM_ZILOGNORMAL
+
+enum { GIM_HARD = 1, GIM_SHIFT = 2 };
+#define GIM_INTERVENTION_LAST GIM_SHIFT
+
+/* How the graph enters the likelihood (see gim_likelihood.c). */
+enum { GIM_STRAIGHT_THROUGH = 1, GIM_RELAXED = 2 };
+#define GIM_GRAPH_GRADIENT_LAST GIM_RELAXED
+
+/* How beta_I moves over training: constant, or a cosine ramp from 0. */
+enum { GIM_SCHEDULE_CONSTANT = 1, GIM_SCHEDULE_COSINE = 2 };
+#define GIM_SCHEDULE_LAST GIM_SCHEDULE_COSINE
+
+/* Which edge weights the N(0, var_theta) prior covers: all d x d, or each
+ * edge's in proportion to its probability, E_G[log p(theta | G)]. */
+enum { GIM_PRIOR_ALL = 1, GIM_PRIOR_MASKED = 2 };
+#define GIM_PRIOR_LAST GIM_PRIOR_MASKED
+
+#endif

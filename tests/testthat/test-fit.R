@@ -201,6 +201,7 @@ test_that("standardise = TRUE fits in z-scores and reports in the data's units",
                 control = gim_control(steps = 2, n_mc = 2, gim_hidden = 3, standardise = TRUE),
                 verbose = FALSE)
   expect_null(zl$x_scaling)
+})
 
 test_that("a chunk's trace comes from C with named columns, one row per step", {
   pr <- engine_problem("mlp", "hard")

@@ -38,7 +38,7 @@ n_eval <- as.integer(take("n_predicted", "800"))
 init_truth <- identical(take("init_truth", "0"), "1")
 control_args <- lapply(opt, function(v) {
   num <- suppressWarnings(as.numeric(v))
-  if (v == "NULL") NULL else if (is.na(num)) v else num
+  if (v == "NULL") NULL else if (v %in% c("TRUE", "FALSE")) as.logical(v) else if (is.na(num)) v else num
 })
 control <- do.call(gim_control, c(control_args, list(n_threads = threads)))
 out_dir <- Sys.getenv("PERTURBGIM_BENCH_OUT", "bench-results/ablation")
@@ -51,7 +51,8 @@ tr <- bench$train
 true_start <- function() {
   start <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
                    intervention = intervention,
-                   control = do.call(gim_control, c(control_args, list(steps = 1, n_threads = threads))),
+                   control = do.call(gim_control, utils::modifyList(
+                     control_args, list(steps = 1, n_threads = threads))),
                    verbose = FALSE)
   ns <- asNamespace("perturbgim")
   settings <- ns$engine_settings(start$control, mechanism, intervention, ncol(tr$x),

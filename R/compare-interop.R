@@ -74,12 +74,14 @@
 #' fit <- attr(res, "fits")$gim
 #' predict(fit, sce[, sce$drug == "Givinostat" & sce$dose_nM == 10000])
 #' @export
-gim_compare.SingleCellExperiment <- function(x, context, features, test,
+gim_compare.SingleCellExperiment <- function(x, context, features = NULL, test,
                                              assay.type = "logcounts", genes = NULL,
-                                             observational = NULL, ...) {
+                                             observational = NULL, ...,
+                                             control_level = NULL) {
   call <- match.call()
   env <- rlang::current_env()
-  input <- sce_inputs(x, context, features, assay.type, genes, observational, env)
+  input <- sce_inputs(x, context, features, assay.type, genes, observational, env,
+                      control_level)
   test <- compare_test_contexts(test, input$ctx$labels, env)
   compare_interop(input, test, "gim_sce", call, ...)
 }
@@ -131,12 +133,13 @@ gim_compare.SummarizedExperiment <- gim_compare.SingleCellExperiment
 #'                    verbose = FALSE)
 #' res
 #' @export
-gim_compare.Seurat <- function(x, context, features, test, assay = NULL,
+gim_compare.Seurat <- function(x, context, features = NULL, test, assay = NULL,
                                layer = "data", genes = NULL, observational = NULL,
-                               ...) {
+                               ..., control_level = NULL) {
   call <- match.call()
   env <- rlang::current_env()
-  input <- seurat_inputs(x, context, features, assay, layer, genes, observational, env)
+  input <- seurat_inputs(x, context, features, assay, layer, genes, observational, env,
+                         control_level)
   test <- compare_test_contexts(test, input$ctx$labels, env)
   compare_interop(input, test, "gim_seurat", call, ...)
 }

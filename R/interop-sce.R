@@ -90,24 +90,26 @@
 #' pred
 #' table(pred$drug, pred$dose_nM)
 #' @export
-gim_fit.SingleCellExperiment <- function(x, context, features,
+gim_fit.SingleCellExperiment <- function(x, context, features = NULL,
                                          assay.type = "logcounts", genes = NULL,
-                                         observational = NULL, ...) {
+                                         observational = NULL, ...,
+                                         control_level = NULL) {
   call <- match.call()
   input <- sce_inputs(x, context, features, assay.type, genes, observational,
-                      rlang::current_env())
+                      rlang::current_env(), control_level)
   interop_fit(input, "gim_sce", call, ...)
 }
 
 # What gim_fit() and gim_compare() read from a SummarizedExperiment: cells x
 # genes, contexts, observational flags, the per-context table, features and
 # the record of where they came from.
-sce_inputs <- function(x, context, features, assay.type, genes, observational, env) {
+sce_inputs <- function(x, context, features, assay.type, genes, observational, env,
+                       control_level = NULL) {
   rlang::check_installed(c("SummarizedExperiment", "S4Vectors"), call = env)
   m <- sce_assay(x, assay.type, env)
   meta <- sce_col_data(x)
   ctx <- interop_context(context, meta, "colData(x)", env)
-  obs <- interop_observational(observational, meta, "colData(x)", env)
+  obs <- interop_observational(observational, meta, "colData(x)", ctx, control_level, env)
   genes <- interop_genes(genes, rownames(m),
                          as.data.frame(SummarizedExperiment::rowData(x)),
                          "rowData(x)", env)
@@ -172,19 +174,21 @@ gim_fit.SummarizedExperiment <- gim_fit.SingleCellExperiment
 #' @export
 predict.gim_sce <- function(object, newdata = NULL, n = NULL,
                             type = c("samples", "mean", "targets", "parameters"),
-                            output = c("object", "matrix"), mixture = FALSE, ...) {
+                            output = c("object", "matrix"), mixture = FALSE,
+                            combine = FALSE, ...) {
   rlang::check_dots_empty()
   env <- rlang::current_env()
   type <- rlang::arg_match(type)
   output <- check_output(output, env)
-  tab <- NULL
-  if (methods::is(newdata, "SummarizedExperiment")) {
-    tab <- object_contexts(object, sce_col_data(newdata), "colData(newdata)", env)
+  read <- function(nd) {
+    if (methods::is(nd, "SummarizedExperiment")) {
+      object_contexts(object, sce_col_data(nd), "colData(newdata)", env)
+    }
   }
   build <- function(x, cells) {
     sce_from_samples(x, cells, object$source)
   }
-  interop_predict(object, newdata, n, type, output, mixture, tab, build, env)
+  interop_predict(object, newdata, n, type, output, mixture, combine, read, build, env)
 }
 
 #' @rdname gim_fit.SingleCellExperiment
@@ -259,6 +263,7 @@ object_contexts <- function(fit, meta, where, call) {
   } else {
     rep(FALSE, length(labels))
   }
+  obs <- obs | control_level_flag(src, labels, meta)
   context_table(meta, labels, obs)
 }
 
@@ -319,6 +324,7 @@ source_line <- function(fit) {
     paste0("columns ", paste(src$context, collapse = ", "))
   feat <- switch(src$encoder$kind,
                  matrix = "a feature matrix",
+                 context = "the context labels (one indicator per perturbation)",
                  columns = paste0("columns ", paste(src$encoder$columns, collapse = ", ")),
                  `function` = "a function of the context table")
   c(sprintf("  data: %s, %s, %d gene%s", src$class, where, length(src$genes),

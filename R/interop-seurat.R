@@ -15,9 +15,11 @@
 #' @details
 #' Works with SeuratObject 4 (assay slots, read with `GetAssayData()`) and
 #' SeuratObject 5 (layers, read with `LayerData()`); `layer` names the slot
-#' or layer. On SeuratObject 5, split layers (e.g. `"data.1"`, `"data.2"`
-#' after `split()`) must be joined first (`SeuratObject::JoinLayers()`), or
-#' one of them named. Note that Seurat turns `_` in gene names into `-`.
+#' or layer. On SeuratObject 5, a layer split by sample (`"data.1"`,
+#' `"data.2"`, ... after `split()`) is read part by part and joined in the
+#' object's cell order, as `SeuratObject::JoinLayers()` would join it; the
+#' object itself is not changed. One part can be named instead (e.g.
+#' `layer = "data.1"`). Note that Seurat turns `_` in gene names into `-`.
 #'
 #' Contexts, features and observational cells work as for
 #' [gim_fit.SingleCellExperiment()], with the cell metadata (`x[[]]`) in
@@ -72,21 +74,23 @@
 #' head(pred[[]])
 #' seu <- gim_store(seu, fit)
 #' @export
-gim_fit.Seurat <- function(x, context, features, assay = NULL, layer = "data",
-                           genes = NULL, observational = NULL, ...) {
+gim_fit.Seurat <- function(x, context, features = NULL, assay = NULL, layer = "data",
+                           genes = NULL, observational = NULL, ...,
+                           control_level = NULL) {
   call <- match.call()
   input <- seurat_inputs(x, context, features, assay, layer, genes, observational,
-                         rlang::current_env())
+                         rlang::current_env(), control_level)
   interop_fit(input, "gim_seurat", call, ...)
 }
 
 # What gim_fit() and gim_compare() read from a Seurat object (as sce_inputs()).
-seurat_inputs <- function(x, context, features, assay, layer, genes, observational, env) {
+seurat_inputs <- function(x, context, features, assay, layer, genes, observational, env,
+                          control_level = NULL) {
   rlang::check_installed("SeuratObject", call = env)
   read <- seurat_layer(x, assay, layer, env)
   meta <- seurat_meta(x)
   ctx <- interop_context(context, meta, "x[[]]", env)
-  obs <- interop_observational(observational, meta, "x[[]]", env)
+  obs <- interop_observational(observational, meta, "x[[]]", ctx, control_level, env)
   genes <- interop_genes(genes, rownames(read$matrix), read$features,
                          sprintf("x[[\"%s\"]][[]]", read$assay), env)
   tab <- context_table(meta, ctx$labels, obs$flag)
@@ -123,19 +127,21 @@ seurat_inputs <- function(x, context, features, assay, layer, genes, observation
 #' @export
 predict.gim_seurat <- function(object, newdata = NULL, n = NULL,
                                type = c("samples", "mean", "targets", "parameters"),
-                               output = c("object", "matrix"), mixture = FALSE, ...) {
+                               output = c("object", "matrix"), mixture = FALSE,
+                               combine = FALSE, ...) {
   rlang::check_dots_empty()
   env <- rlang::current_env()
   type <- rlang::arg_match(type)
   output <- check_output(output, env)
-  tab <- NULL
-  if (methods::is(newdata, "Seurat")) {
-    tab <- object_contexts(object, seurat_meta(newdata), "newdata[[]]", env)
+  read <- function(nd) {
+    if (methods::is(nd, "Seurat")) {
+      object_contexts(object, seurat_meta(nd), "newdata[[]]", env)
+    }
   }
   build <- function(x, cells) {
     seurat_from_samples(x, cells, object$source)
   }
-  interop_predict(object, newdata, n, type, output, mixture, tab, build, env)
+  interop_predict(object, newdata, n, type, output, mixture, combine, read, build, env)
 }
 
 #' @rdname gim_fit.Seurat
@@ -184,7 +190,12 @@ seurat_layer <- function(x, assay, layer, call) {
   v5 <- seurat_v5()
   if (v5) {
     layers <- seurat5_fn("Layers")(a)
-    m <- if (layer %in% layers) seurat5_fn("LayerData")(a, layer = layer) else NULL
+    split <- layers[startsWith(layers, paste0(layer, "."))]
+    m <- if (layer %in% layers) {
+      seurat5_fn("LayerData")(a, layer = layer)
+    } else if (length(split)) {
+      seurat_join_split(a, split, assay, call)
+    }
   } else {
     layers <- c("counts", "data", "scale.data")
     layers <- layers[vapply(layers, function(s) {
@@ -196,8 +207,6 @@ seurat_layer <- function(x, assay, layer, call) {
     what <- if (v5) "layer" else "slot"
     hint <- if (layer == "data") {
       c("i" = "Log-normalise the counts first, e.g. with {.fn Seurat::NormalizeData}.")
-    } else if (v5 && any(startsWith(layers, paste0(layer, ".")))) {
-      c("i" = "The layer is split; join it with {.fn SeuratObject::JoinLayers}.")
     }
     cli::cli_abort(c(
       "Assay {.val {assay}} of {.arg x} has no {what} {.val {layer}}.",
@@ -228,6 +237,30 @@ seurat_layer <- function(x, assay, layer, call) {
 }
 
 what_layer <- function(v5) if (v5) "Layer" else "Slot"
+
+# A layer split by sample (SeuratObject 5 after split(): "data.1",
+# "data.2", ...) read as one genes x cells matrix: each part with
+# LayerData(), bound by cells; seurat_layer() puts them in the object's cell
+# order. Parts must hold the same genes (in any order).
+seurat_join_split <- function(a, split, assay, call) {
+  parts <- lapply(split, function(l) seurat5_fn("LayerData")(a, layer = l))
+  genes <- rownames(parts[[1]])
+  parts <- lapply(seq_along(parts), function(i) {
+    p <- parts[[i]]
+    if (identical(rownames(p), genes)) return(p)
+    if (!setequal(rownames(p), genes)) {
+      cli::cli_abort(c(
+        "The split layers {.val {split[c(1, i)]}} of assay {.val {assay}} hold different genes.",
+        "i" = "Join them with {.fn SeuratObject::JoinLayers} and name the joined layer."
+      ), call = call)
+    }
+    p[genes, , drop = FALSE]
+  })
+  if (any(vapply(parts, methods::is, logical(1), "Matrix"))) {
+    parts <- lapply(parts, methods::as, "CsparseMatrix")
+  }
+  do.call(cbind, parts)
+}
 
 # Predicted cells as a Seurat object with one assay (genes x cells).
 seurat_from_samples <- function(x, cells, source) {

@@ -37,8 +37,11 @@
 #'
 #' @param x A `SingleCellExperiment` or `SummarizedExperiment` with the
 #'   training and the held-out cells.
-#' @param context,features,assay.type,genes,observational As for
-#'   [gim_fit.SingleCellExperiment()].
+#' @param context,features,assay.type,genes,observational,control_level As
+#'   for [gim_fit.SingleCellExperiment()]. With the default features (one
+#'   indicator per perturbed context), a held-out single perturbation has an
+#'   indicator that training never sets; hold out combinations instead, or
+#'   give features that describe the perturbations.
 #' @param test The held-out contexts: context labels, or one logical per
 #'   cell of `x` (see Details).
 #' @param ... Passed to [gim_compare()]'s default method: `methods`,
@@ -105,8 +108,8 @@ gim_compare.SummarizedExperiment <- gim_compare.SingleCellExperiment
 #' object.
 #'
 #' @param x A `Seurat` object with the training and the held-out cells.
-#' @param context,features,assay,layer,genes,observational As for
-#'   [gim_fit.Seurat()].
+#' @param context,features,assay,layer,genes,observational,control_level As
+#'   for [gim_fit.Seurat()].
 #' @inheritParams gim_compare.SingleCellExperiment
 #' @return As [gim_compare.SingleCellExperiment()], with the GIM as a
 #'   `gim_seurat` fit.

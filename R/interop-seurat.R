@@ -33,8 +33,9 @@
 #' @param x A `Seurat` object; for `print()`, a `gim_seurat` fit.
 #' @param context The context of every cell: names of cell metadata columns
 #'   (several are combined), or one label per cell.
-#' @param features Perturbation features: names of cell metadata columns, a
-#'   function of the per-context table, or a numeric matrix (see
+#' @param features Perturbation features: `NULL` (default; one indicator
+#'   per perturbed context), names of cell metadata columns, a function of
+#'   the per-context table, or a numeric matrix (see
 #'   [gim_fit.SingleCellExperiment()]).
 #' @param assay The assay; `NULL` for the default assay.
 #' @param layer The layer (SeuratObject 5) or slot (SeuratObject 4) with the
@@ -47,6 +48,9 @@
 #'   a logical metadata column, or a logical vector.
 #' @param ... Passed to [gim_fit.default()]: `mechanism`, `intervention`,
 #'   `control`, `verbose`. Ignored by `print()`.
+#' @param control_level Instead of `observational`: the value(s) of the
+#'   context that mark observational cells, e.g. `"NT"` (see
+#'   [gim_fit.SingleCellExperiment()]). Must be given by name.
 #' @return A `gim_seurat` fit: a `gim` object (see [gim_fit()]) with
 #'   `source`.
 #' @family single-cell objects
@@ -110,8 +114,9 @@ seurat_inputs <- function(x, context, features, assay, layer, genes, observation
 #'
 #' @details `newdata` is a `Seurat` object (its contexts are predicted, by
 #'   default with as many cells as it has in each), a data frame of
-#'   contexts, a numeric feature matrix or `NULL`, as described for
-#'   [predict.gim_sce()]. The returned object has one assay, named like the
+#'   contexts, a numeric feature matrix, a list of combinations or `NULL`,
+#'   as described for [predict.gim_sce()]; `combine = TRUE` applies all its
+#'   contexts together, as described there. The returned object has one assay, named like the
 #'   fitted one, holding the predictions in the fitted layer (as `"data"`
 #'   too when that was another layer, so that Seurat's tools find them);
 #'   its class (`Assay` or `Assay5`) follows the fitted assay.

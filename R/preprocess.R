@@ -44,6 +44,16 @@
 #'   filter). Flags and scores tell them apart in every case.
 #' @param assay.type For a `SummarizedExperiment`: the assay with the raw
 #'   counts.
+#' @param control_level Instead of `control`: the value (or values) of the
+#'   condition that marks control cells, e.g. `"NT"` for the non-targeting
+#'   guides of a CRISPR screen or `"control"`. For a `SummarizedExperiment`
+#'   it is matched against the first `condition` column, so a screen with a
+#'   guide column needs `condition = "guide", control_level = "NT"` and no
+#'   logical column. Give `control` or `control_level`, not both.
+#' @param verbose Whether to report, as a message, how many cells and genes
+#'   each filter removed. Whatever `verbose` says, a warning (class
+#'   `perturbgim_filter_warning`) tells when the filters removed more than
+#'   half of the cells.
 #' @param ... Passed on to methods.
 #' @return For a `SummarizedExperiment` (or `SingleCellExperiment`): the
 #'   object restricted to the kept cells and the `subset` genes, with
@@ -74,7 +84,8 @@
 #'   library size), cell and gene counts at every step (`n_cells_input`,
 #'   `n_cells_min_counts`, `n_cells_zero_after_gene_filter`, `n_cells`,
 #'   `n_genes_input`, `n_genes`, `n_hvg_selected`, `n_markers_selected`),
-#'   `markers` (marker genes by decreasing score), `conditions` (a data
+#'   `markers` (marker genes by decreasing score), `control_level` (or
+#'   `NULL`), `conditions` (a data
 #'   frame of the compared conditions with their cell numbers and whether
 #'   they were scored), `marker_statistic` and `hvg_statistic` (one-line
 #'   descriptions), and the package version.
@@ -117,6 +128,12 @@
 #'    fewer than 2 cells are not scored (warning); a group whose control has
 #'    fewer than 2 cells is an error.
 #'
+#' With `verbose = TRUE` (the default) a message tells how many cells and
+#' genes were kept and what each filter removed, with the median library
+#' size to judge `min_counts` by; the counts are also in the record. The
+#' paper's `min_counts = 200` suits SciPlex3's deep libraries but can remove
+#' most cells of a shallower screen: then a warning says so.
+#'
 #' The paper lists scaling before the cell filter; since every scaled cell
 #' has the same total, a count threshold is only meaningful on the raw
 #' counts, so cells are filtered first, as in scanpy workflows.
@@ -147,6 +164,10 @@
 #'                                n_hvg = 20, n_markers = 5)
 #' res$record$markers
 #' dim(res$x)
+#' # The same, with the control cells named by their condition.
+#' res <- preprocess_perturbation(counts, condition = drug,
+#'                                control_level = "control",
+#'                                n_hvg = 20, n_markers = 5, verbose = FALSE)
 #' @export
 preprocess_perturbation <- function(x, ...) {
   UseMethod("preprocess_perturbation")

@@ -336,18 +336,10 @@ screen_sce <- local({
   cache <- NULL
   function() {
     if (is.null(cache)) {
-      withr::with_seed(3, {
-        guide <- rep(c("NT", "A", "B", "C"), c(60, 25, 25, 25))
-        mu <- matrix(4, length(guide), 8)
-        mu[guide == "A", 1] <- 12
-        mu[guide == "B", 3] <- 12
-        mu[guide == "C", 5] <- 1
-        counts <- t(matrix(stats::rpois(length(mu), mu), length(guide), 8))
-      })
-      dimnames(counts) <- list(paste0("g", 1:8), paste0("cell", seq_along(guide)))
+      s <- screen_counts()
       cache <<- SingleCellExperiment::SingleCellExperiment(
-        list(counts = counts, logcounts = log1p(counts)),
-        colData = S4Vectors::DataFrame(guide = guide))
+        list(counts = s$counts, logcounts = log1p(s$counts)),
+        colData = S4Vectors::DataFrame(guide = s$guide))
     }
     cache
   }

@@ -205,17 +205,9 @@ screen_seurat <- local({
   cache <- NULL
   function() {
     if (is.null(cache)) {
-      withr::with_seed(3, {
-        guide <- rep(c("NT", "A", "B", "C"), c(40, 20, 20, 20))
-        mu <- matrix(4, length(guide), 8)
-        mu[guide == "A", 1] <- 12
-        mu[guide == "B", 3] <- 12
-        counts <- t(matrix(stats::rpois(length(mu), mu), length(guide), 8))
-        sample <- sample(c("s1", "s2"), length(guide), replace = TRUE)
-      })
-      dimnames(counts) <- list(paste0("g", 1:8), paste0("cell", seq_along(guide)))
-      counts <- methods::as(counts, "CsparseMatrix")
-      meta <- data.frame(guide = guide, sample = sample, row.names = colnames(counts))
+      s <- screen_counts(n = c(40, 20, 20, 20))
+      counts <- methods::as(s$counts, "CsparseMatrix")
+      meta <- data.frame(guide = s$guide, sample = s$sample, row.names = colnames(counts))
       seu <- set_data(SeuratObject::CreateSeuratObject(counts, meta.data = meta),
                       log1p(counts))
       cache <<- list(seu = seu, counts = counts)

@@ -37,8 +37,11 @@
 #'
 #' @param x A `SingleCellExperiment` or `SummarizedExperiment` with the
 #'   training and the held-out cells.
-#' @param context,features,assay.type,genes,observational As for
-#'   [gim_fit.SingleCellExperiment()].
+#' @param context,features,assay.type,genes,observational,control_level As
+#'   for [gim_fit.SingleCellExperiment()]. With the default features (one
+#'   indicator per perturbed context), a held-out single perturbation has an
+#'   indicator that training never sets; hold out combinations instead, or
+#'   give features that describe the perturbations.
 #' @param test The held-out contexts: context labels, or one logical per
 #'   cell of `x` (see Details).
 #' @param ... Passed to [gim_compare()]'s default method: `methods`,
@@ -74,12 +77,14 @@
 #' fit <- attr(res, "fits")$gim
 #' predict(fit, sce[, sce$drug == "Givinostat" & sce$dose_nM == 10000])
 #' @export
-gim_compare.SingleCellExperiment <- function(x, context, features, test,
+gim_compare.SingleCellExperiment <- function(x, context, features = NULL, test,
                                              assay.type = "logcounts", genes = NULL,
-                                             observational = NULL, ...) {
+                                             observational = NULL, ...,
+                                             control_level = NULL) {
   call <- match.call()
   env <- rlang::current_env()
-  input <- sce_inputs(x, context, features, assay.type, genes, observational, env)
+  input <- sce_inputs(x, context, features, assay.type, genes, observational, env,
+                      control_level)
   test <- compare_test_contexts(test, input$ctx$labels, env)
   compare_interop(input, test, "gim_sce", call, ...)
 }
@@ -103,8 +108,8 @@ gim_compare.SummarizedExperiment <- gim_compare.SingleCellExperiment
 #' object.
 #'
 #' @param x A `Seurat` object with the training and the held-out cells.
-#' @param context,features,assay,layer,genes,observational As for
-#'   [gim_fit.Seurat()].
+#' @param context,features,assay,layer,genes,observational,control_level As
+#'   for [gim_fit.Seurat()].
 #' @inheritParams gim_compare.SingleCellExperiment
 #' @return As [gim_compare.SingleCellExperiment()], with the GIM as a
 #'   `gim_seurat` fit.
@@ -131,12 +136,13 @@ gim_compare.SummarizedExperiment <- gim_compare.SingleCellExperiment
 #'                    verbose = FALSE)
 #' res
 #' @export
-gim_compare.Seurat <- function(x, context, features, test, assay = NULL,
+gim_compare.Seurat <- function(x, context, features = NULL, test, assay = NULL,
                                layer = "data", genes = NULL, observational = NULL,
-                               ...) {
+                               ..., control_level = NULL) {
   call <- match.call()
   env <- rlang::current_env()
-  input <- seurat_inputs(x, context, features, assay, layer, genes, observational, env)
+  input <- seurat_inputs(x, context, features, assay, layer, genes, observational, env,
+                         control_level)
   test <- compare_test_contexts(test, input$ctx$labels, env)
   compare_interop(input, test, "gim_seurat", call, ...)
 }

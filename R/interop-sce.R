@@ -24,6 +24,12 @@
 #'
 #' **Features.** `features` gives each perturbed context its perturbation
 #' features:
+#' * `NULL` (the default): one indicator per perturbed context (a one-hot
+#'   encoding of the perturbations, the observational contexts left out), the
+#'   features of a screen whose perturbations share nothing the annotations
+#'   tell, e.g. one guide per gene. Such features predict the training
+#'   perturbations and their combinations (see [predict.gim_sce()]), not new
+#'   perturbations, which have no indicator;
 #' * names of `colData` columns, encoded by [perturbation_features()]
 #'   (one-hot indicators for drugs, numeric columns scaled to `[0, 1]`) on
 #'   one row per perturbed context; every column must be constant within a
@@ -43,6 +49,14 @@
 #' matrix, contexts without a row are observational, as in the default
 #' method.
 #'
+#' **Screens.** A CRISPR or compound screen usually has one condition column
+#' (a guide or perturbation per cell) with a control value among its
+#' values, e.g. `"NT"` (non-targeting) or `"control"`, rather than a logical
+#' control column. Then `context = "guide", control_level = "NT"` is all
+#' that is needed: the cells of that context are observational, and the
+#' default features give every other guide its own indicator. With several
+#' context columns, `control_level` is matched against the first.
+#'
 #' **The fit.** The result is a `gim` fit with class `gim_sce` in front
 #' and an element `source` recording the assay, the context and
 #' observational columns, the feature encoding and the training contexts
@@ -54,9 +68,10 @@
 #'   `print()`, a `gim_sce` fit.
 #' @param context The context of every cell: names of `colData` columns
 #'   (several are combined), or one label per cell.
-#' @param features Perturbation features of the perturbed contexts: names of
-#'   `colData` columns, a function of the per-context table, or a numeric
-#'   matrix (see Details).
+#' @param features Perturbation features of the perturbed contexts: `NULL`
+#'   (default; one indicator per perturbed context), names of `colData`
+#'   columns, a function of the per-context table, or a numeric matrix (see
+#'   Details).
 #' @param assay.type The assay with the expression to model, usually
 #'   log-normalised counts (see [preprocess_perturbation()]).
 #' @param genes The genes (rows) to model: `NULL` for all, row names, the
@@ -67,6 +82,11 @@
 #'   logical `colData` column (e.g. `"control"`), or a logical vector.
 #' @param ... Passed to [gim_fit.default()]: `mechanism`, `intervention`,
 #'   `control` (a [gim_control()] list), `verbose`. Ignored by `print()`.
+#' @param control_level Instead of `observational`: the value (or values)
+#'   of the context that marks observational cells, e.g. `"NT"` or
+#'   `"control"`, matched against the first `context` column (or the labels
+#'   when `context` gives one per cell). Must be given by name. New contexts
+#'   with this value are predicted from the observational distribution.
 #' @return A `gim_sce` fit: a `gim` object (see [gim_fit()]) with `source`.
 #' @family single-cell objects
 #' @seealso [predict.gim_sce()], [gim_fit.Seurat()], [gim_store()].
@@ -90,24 +110,26 @@
 #' pred
 #' table(pred$drug, pred$dose_nM)
 #' @export
-gim_fit.SingleCellExperiment <- function(x, context, features,
+gim_fit.SingleCellExperiment <- function(x, context, features = NULL,
                                          assay.type = "logcounts", genes = NULL,
-                                         observational = NULL, ...) {
+                                         observational = NULL, ...,
+                                         control_level = NULL) {
   call <- match.call()
   input <- sce_inputs(x, context, features, assay.type, genes, observational,
-                      rlang::current_env())
+                      rlang::current_env(), control_level)
   interop_fit(input, "gim_sce", call, ...)
 }
 
 # What gim_fit() and gim_compare() read from a SummarizedExperiment: cells x
 # genes, contexts, observational flags, the per-context table, features and
 # the record of where they came from.
-sce_inputs <- function(x, context, features, assay.type, genes, observational, env) {
+sce_inputs <- function(x, context, features, assay.type, genes, observational, env,
+                       control_level = NULL) {
   rlang::check_installed(c("SummarizedExperiment", "S4Vectors"), call = env)
   m <- sce_assay(x, assay.type, env)
   meta <- sce_col_data(x)
   ctx <- interop_context(context, meta, "colData(x)", env)
-  obs <- interop_observational(observational, meta, "colData(x)", env)
+  obs <- interop_observational(observational, meta, "colData(x)", ctx, control_level, env)
   genes <- interop_genes(genes, rownames(m),
                          as.data.frame(SummarizedExperiment::rowData(x)),
                          "rowData(x)", env)
@@ -142,7 +164,24 @@ gim_fit.SummarizedExperiment <- gim_fit.SingleCellExperiment
 #'   the features were made from (and the `context` columns, which give the
 #'   labels; otherwise the row names do);
 #' * a numeric feature matrix, as for [predict.gim()];
+#' * a list of combinations: each element (a data frame of contexts, an
+#'   object or a feature matrix) holds contexts applied together, and its
+#'   name is the combination's label (by default the labels of its parts
+#'   joined with `"+"`);
 #' * `NULL`: the observational distribution.
+#'
+#' **Combinations.** With `combine = TRUE`, all the contexts of `newdata`
+#' (the rows of a data frame or feature matrix, or the contexts of an
+#' object's cells) are applied together as one perturbation, labelled by
+#' their labels joined with `"+"`, e.g. the single-guide contexts `"KLF1"`
+#' and `"BAK1"` predict the double perturbation `"KLF1+BAK1"`. Their feature
+#' rows are combined as by [predict.gim()] with `combine = TRUE`: the union
+#' of their targets. A list gives several combinations at once. The
+#' predicted cells carry the combination's label in the context column; an
+#' annotation column keeps its value where the parts agree and joins their
+#' values with `"+"` where they differ (e.g. `drug = "A+B"`). Combinations
+#' are made of perturbed contexts only. Unless `n` is given, 1000 cells are
+#' drawn per combination.
 #'
 #' Contexts are encoded as at fitting time (see
 #' [gim_fit.SingleCellExperiment()]); contexts that were observational in
@@ -161,6 +200,8 @@ gim_fit.SummarizedExperiment <- gim_fit.SingleCellExperiment
 #'   `SummarizedExperiment` when the fit was made from one) or `"matrix"`
 #'   (cells x genes with attribute `"context"`, as from [predict.gim()]).
 #' @param mixture Passed to [predict.gim()].
+#' @param combine Whether all contexts of `newdata` form one combined
+#'   perturbation (see Details), as for [predict.gim()].
 #' @param ... Must be empty.
 #' @return For samples with `output = "object"`: a `SingleCellExperiment`
 #'   with the fitted genes in rows and the predicted cells in columns
@@ -172,19 +213,21 @@ gim_fit.SummarizedExperiment <- gim_fit.SingleCellExperiment
 #' @export
 predict.gim_sce <- function(object, newdata = NULL, n = NULL,
                             type = c("samples", "mean", "targets", "parameters"),
-                            output = c("object", "matrix"), mixture = FALSE, ...) {
+                            output = c("object", "matrix"), mixture = FALSE,
+                            combine = FALSE, ...) {
   rlang::check_dots_empty()
   env <- rlang::current_env()
   type <- rlang::arg_match(type)
   output <- check_output(output, env)
-  tab <- NULL
-  if (methods::is(newdata, "SummarizedExperiment")) {
-    tab <- object_contexts(object, sce_col_data(newdata), "colData(newdata)", env)
+  read <- function(nd) {
+    if (methods::is(nd, "SummarizedExperiment")) {
+      object_contexts(object, sce_col_data(nd), "colData(newdata)", env)
+    }
   }
   build <- function(x, cells) {
     sce_from_samples(x, cells, object$source)
   }
-  interop_predict(object, newdata, n, type, output, mixture, tab, build, env)
+  interop_predict(object, newdata, n, type, output, mixture, combine, read, build, env)
 }
 
 #' @rdname gim_fit.SingleCellExperiment
@@ -259,6 +302,7 @@ object_contexts <- function(fit, meta, where, call) {
   } else {
     rep(FALSE, length(labels))
   }
+  obs <- obs | control_level_flag(src, labels, meta)
   context_table(meta, labels, obs)
 }
 
@@ -319,6 +363,7 @@ source_line <- function(fit) {
     paste0("columns ", paste(src$context, collapse = ", "))
   feat <- switch(src$encoder$kind,
                  matrix = "a feature matrix",
+                 context = "the context labels (one indicator per perturbation)",
                  columns = paste0("columns ", paste(src$encoder$columns, collapse = ", ")),
                  `function` = "a function of the context table")
   c(sprintf("  data: %s, %s, %d gene%s", src$class, where, length(src$genes),

@@ -15,9 +15,11 @@
 #' @details
 #' Works with SeuratObject 4 (assay slots, read with `GetAssayData()`) and
 #' SeuratObject 5 (layers, read with `LayerData()`); `layer` names the slot
-#' or layer. On SeuratObject 5, split layers (e.g. `"data.1"`, `"data.2"`
-#' after `split()`) must be joined first (`SeuratObject::JoinLayers()`), or
-#' one of them named. Note that Seurat turns `_` in gene names into `-`.
+#' or layer. On SeuratObject 5, a layer split by sample (`"data.1"`,
+#' `"data.2"`, ... after `split()`) is read part by part and joined in the
+#' object's cell order, as `SeuratObject::JoinLayers()` would join it; the
+#' object itself is not changed. One part can be named instead (e.g.
+#' `layer = "data.1"`). Note that Seurat turns `_` in gene names into `-`.
 #'
 #' Contexts, features and observational cells work as for
 #' [gim_fit.SingleCellExperiment()], with the cell metadata (`x[[]]`) in
@@ -31,8 +33,9 @@
 #' @param x A `Seurat` object; for `print()`, a `gim_seurat` fit.
 #' @param context The context of every cell: names of cell metadata columns
 #'   (several are combined), or one label per cell.
-#' @param features Perturbation features: names of cell metadata columns, a
-#'   function of the per-context table, or a numeric matrix (see
+#' @param features Perturbation features: `NULL` (default; one indicator
+#'   per perturbed context), names of cell metadata columns, a function of
+#'   the per-context table, or a numeric matrix (see
 #'   [gim_fit.SingleCellExperiment()]).
 #' @param assay The assay; `NULL` for the default assay.
 #' @param layer The layer (SeuratObject 5) or slot (SeuratObject 4) with the
@@ -45,6 +48,9 @@
 #'   a logical metadata column, or a logical vector.
 #' @param ... Passed to [gim_fit.default()]: `mechanism`, `intervention`,
 #'   `control`, `verbose`. Ignored by `print()`.
+#' @param control_level Instead of `observational`: the value(s) of the
+#'   context that mark observational cells, e.g. `"NT"` (see
+#'   [gim_fit.SingleCellExperiment()]). Must be given by name.
 #' @return A `gim_seurat` fit: a `gim` object (see [gim_fit()]) with
 #'   `source`.
 #' @family single-cell objects
@@ -72,21 +78,23 @@
 #' head(pred[[]])
 #' seu <- gim_store(seu, fit)
 #' @export
-gim_fit.Seurat <- function(x, context, features, assay = NULL, layer = "data",
-                           genes = NULL, observational = NULL, ...) {
+gim_fit.Seurat <- function(x, context, features = NULL, assay = NULL, layer = "data",
+                           genes = NULL, observational = NULL, ...,
+                           control_level = NULL) {
   call <- match.call()
   input <- seurat_inputs(x, context, features, assay, layer, genes, observational,
-                         rlang::current_env())
+                         rlang::current_env(), control_level)
   interop_fit(input, "gim_seurat", call, ...)
 }
 
 # What gim_fit() and gim_compare() read from a Seurat object (as sce_inputs()).
-seurat_inputs <- function(x, context, features, assay, layer, genes, observational, env) {
+seurat_inputs <- function(x, context, features, assay, layer, genes, observational, env,
+                          control_level = NULL) {
   rlang::check_installed("SeuratObject", call = env)
   read <- seurat_layer(x, assay, layer, env)
   meta <- seurat_meta(x)
   ctx <- interop_context(context, meta, "x[[]]", env)
-  obs <- interop_observational(observational, meta, "x[[]]", env)
+  obs <- interop_observational(observational, meta, "x[[]]", ctx, control_level, env)
   genes <- interop_genes(genes, rownames(read$matrix), read$features,
                          sprintf("x[[\"%s\"]][[]]", read$assay), env)
   tab <- context_table(meta, ctx$labels, obs$flag)
@@ -106,8 +114,9 @@ seurat_inputs <- function(x, context, features, assay, layer, genes, observation
 #'
 #' @details `newdata` is a `Seurat` object (its contexts are predicted, by
 #'   default with as many cells as it has in each), a data frame of
-#'   contexts, a numeric feature matrix or `NULL`, as described for
-#'   [predict.gim_sce()]. The returned object has one assay, named like the
+#'   contexts, a numeric feature matrix, a list of combinations or `NULL`,
+#'   as described for [predict.gim_sce()]; `combine = TRUE` applies all its
+#'   contexts together, as described there. The returned object has one assay, named like the
 #'   fitted one, holding the predictions in the fitted layer (as `"data"`
 #'   too when that was another layer, so that Seurat's tools find them);
 #'   its class (`Assay` or `Assay5`) follows the fitted assay.
@@ -123,19 +132,21 @@ seurat_inputs <- function(x, context, features, assay, layer, genes, observation
 #' @export
 predict.gim_seurat <- function(object, newdata = NULL, n = NULL,
                                type = c("samples", "mean", "targets", "parameters"),
-                               output = c("object", "matrix"), mixture = FALSE, ...) {
+                               output = c("object", "matrix"), mixture = FALSE,
+                               combine = FALSE, ...) {
   rlang::check_dots_empty()
   env <- rlang::current_env()
   type <- rlang::arg_match(type)
   output <- check_output(output, env)
-  tab <- NULL
-  if (methods::is(newdata, "Seurat")) {
-    tab <- object_contexts(object, seurat_meta(newdata), "newdata[[]]", env)
+  read <- function(nd) {
+    if (methods::is(nd, "Seurat")) {
+      object_contexts(object, seurat_meta(nd), "newdata[[]]", env)
+    }
   }
   build <- function(x, cells) {
     seurat_from_samples(x, cells, object$source)
   }
-  interop_predict(object, newdata, n, type, output, mixture, tab, build, env)
+  interop_predict(object, newdata, n, type, output, mixture, combine, read, build, env)
 }
 
 #' @rdname gim_fit.Seurat
@@ -184,7 +195,12 @@ seurat_layer <- function(x, assay, layer, call) {
   v5 <- seurat_v5()
   if (v5) {
     layers <- seurat5_fn("Layers")(a)
-    m <- if (layer %in% layers) seurat5_fn("LayerData")(a, layer = layer) else NULL
+    split <- layers[startsWith(layers, paste0(layer, "."))]
+    m <- if (layer %in% layers) {
+      seurat5_fn("LayerData")(a, layer = layer)
+    } else if (length(split)) {
+      seurat_join_split(a, split, assay, call)
+    }
   } else {
     layers <- c("counts", "data", "scale.data")
     layers <- layers[vapply(layers, function(s) {
@@ -196,8 +212,6 @@ seurat_layer <- function(x, assay, layer, call) {
     what <- if (v5) "layer" else "slot"
     hint <- if (layer == "data") {
       c("i" = "Log-normalise the counts first, e.g. with {.fn Seurat::NormalizeData}.")
-    } else if (v5 && any(startsWith(layers, paste0(layer, ".")))) {
-      c("i" = "The layer is split; join it with {.fn SeuratObject::JoinLayers}.")
     }
     cli::cli_abort(c(
       "Assay {.val {assay}} of {.arg x} has no {what} {.val {layer}}.",
@@ -228,6 +242,30 @@ seurat_layer <- function(x, assay, layer, call) {
 }
 
 what_layer <- function(v5) if (v5) "Layer" else "Slot"
+
+# A layer split by sample (SeuratObject 5 after split(): "data.1",
+# "data.2", ...) read as one genes x cells matrix: each part with
+# LayerData(), bound by cells; seurat_layer() puts them in the object's cell
+# order. Parts must hold the same genes (in any order).
+seurat_join_split <- function(a, split, assay, call) {
+  parts <- lapply(split, function(l) seurat5_fn("LayerData")(a, layer = l))
+  genes <- rownames(parts[[1]])
+  parts <- lapply(seq_along(parts), function(i) {
+    p <- parts[[i]]
+    if (identical(rownames(p), genes)) return(p)
+    if (!setequal(rownames(p), genes)) {
+      cli::cli_abort(c(
+        "The split layers {.val {split[c(1, i)]}} of assay {.val {assay}} hold different genes.",
+        "i" = "Join them with {.fn SeuratObject::JoinLayers} and name the joined layer."
+      ), call = call)
+    }
+    p[genes, , drop = FALSE]
+  })
+  if (any(vapply(parts, methods::is, logical(1), "Matrix"))) {
+    parts <- lapply(parts, methods::as, "CsparseMatrix")
+  }
+  do.call(cbind, parts)
+}
 
 # Predicted cells as a Seurat object with one assay (genes x cells).
 seurat_from_samples <- function(x, cells, source) {

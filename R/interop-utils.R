@@ -64,19 +64,41 @@ context_labels <- function(meta, columns) {
 }
 
 # Logical flag per cell for observational (control) cells: NULL (none), the
-# name of a logical column of `meta`, or a logical vector.
-interop_observational <- function(observational, meta, where,
-                                  call = rlang::caller_env()) {
+# name of a logical column of `meta`, or a logical vector; or, with
+# `control_level`, the cells whose context (the first context column, or the
+# label when contexts are given per cell) takes one of those values.
+interop_observational <- function(observational, meta, where, ctx = NULL,
+                                  control_level = NULL, call = rlang::caller_env()) {
   n <- nrow(meta)
+  if (!is.null(control_level)) {
+    if (!is.null(observational)) {
+      cli::cli_abort(c(
+        "Give {.arg observational} or {.arg control_level}, not both.",
+        "i" = "{.arg control_level} names the context of the control cells, e.g. {.val NT}."
+      ), call = call)
+    }
+    column <- ctx$column[1]
+    values <- if (is.null(column)) ctx$labels else meta[[column]]
+    what <- if (is.null(column)) "the context labels" else
+      sprintf("%s$%s", where, column)
+    flag <- control_level_cells(control_level, values, what, call = call)
+    return(list(flag = flag, column = NULL, level = as.character(control_level),
+                given = TRUE))
+  }
   if (is.null(observational)) {
     return(list(flag = rep(FALSE, n), column = NULL, given = FALSE))
   }
   column <- NULL
   if (is.character(observational) && length(observational) == 1L) {
     if (is.na(observational) || !observational %in% names(meta)) {
+      first <- if (is.null(ctx$column)) ctx$labels else meta[[ctx$column[1]]]
+      hint <- if (!is.na(observational) && observational %in% as.character(first)) {
+        c("i" = "{.val {observational}} is a context: to take its cells as observational, give {.code control_level = \"{observational}\"}.")
+      }
       cli::cli_abort(c(
         "{.arg observational} must name a logical column of {.code {where}}: there is no column {.val {observational}}.",
-        "i" = "Columns: {.field {utils::head(names(meta), 20)}}."
+        "i" = "Columns: {.field {utils::head(names(meta), 20)}}.",
+        hint
       ), call = call)
     }
     column <- observational
@@ -88,6 +110,34 @@ interop_observational <- function(observational, meta, where,
                          "cell ({n}), without NA."), call = call)
   }
   list(flag = observational, column = column, given = TRUE)
+}
+
+# The control cells of a screen given by the value(s) their condition takes
+# (e.g. "NT" or "control" in a guide column): one logical per value of
+# `values`. Shared with preprocess_perturbation().
+control_level_cells <- function(control_level, values, what, arg = "control_level",
+                                call = rlang::caller_env()) {
+  if (is.factor(control_level)) control_level <- as.character(control_level)
+  if (!is.atomic(control_level) || !length(control_level) || anyNA(control_level) ||
+      is.logical(control_level)) {
+    cli::cli_abort(paste("{.arg {arg}} must be one or more values of the condition",
+                         "(e.g. {.val NT}), not {describe_value(control_level)}."),
+                   call = call)
+  }
+  values <- as.character(values)
+  flag <- values %in% as.character(control_level)
+  if (!any(flag)) {
+    seen <- unique(values[!is.na(values)])
+    cli::cli_abort(c(
+      "{.arg {arg}} = {.val {control_level}} matches no cell of {.code {what}}.",
+      "i" = "Its values include {.val {utils::head(seen, 8)}}."
+    ), call = call)
+  }
+  if (all(flag)) {
+    cli::cli_abort("{.arg {arg}} = {.val {control_level}} matches every cell of {.code {what}}: no cell is perturbed.",
+                   call = call)
+  }
+  flag
 }
 
 # The genes to model: NULL (all), the name of a logical gene annotation
@@ -174,11 +224,6 @@ context_columns <- function(tab) {
 # table (e.g. sciplex_features).
 interop_features <- function(features, meta, tab, obs, where,
                              call = rlang::caller_env()) {
-  if (missing(features) || is.null(features)) {
-    cli::cli_abort(paste("{.arg features} must be a numeric matrix (one row per perturbed",
-                         "context), names of columns of {.code {where}}, or a function",
-                         "of the context table."), call = call)
-  }
   if (any(tab$.mixed)) {
     bad <- tab$.context[tab$.mixed]
     cli::cli_abort(c(
@@ -187,6 +232,17 @@ interop_features <- function(features, meta, tab, obs, where,
     ), call = call)
   }
   perturbed <- tab[!tab$.observational, , drop = FALSE]
+  if (is.null(features)) {
+    # One indicator per perturbed context: the features of a screen whose
+    # perturbations share nothing that the annotations tell.
+    if (!nrow(perturbed)) {
+      cli::cli_abort("Every context is observational: there is no perturbation to give a feature.",
+                     call = call)
+    }
+    levels <- perturbed$.context
+    return(list(matrix = context_indicators(levels, levels),
+                encoder = list(kind = "context", levels = levels)))
+  }
   if (is.matrix(features) || is.data.frame(features)) {
     if (is.data.frame(features)) features <- as.matrix(features)
     labels <- rownames(features)
@@ -218,8 +274,9 @@ interop_features <- function(features, meta, tab, obs, where,
     return(list(matrix = m, encoder = list(kind = "function", fun = features)))
   }
   if (!is.character(features) || anyNA(features) || !length(features)) {
-    cli::cli_abort(paste("{.arg features} must be a numeric matrix, names of columns of",
-                         "{.code {where}} or a function, not {.obj_type_friendly {features}}."),
+    cli::cli_abort(paste("{.arg features} must be NULL (one per perturbation), a numeric",
+                         "matrix, names of columns of {.code {where}} or a function, not",
+                         "{.obj_type_friendly {features}}."),
                    call = call)
   }
   absent <- setdiff(features, names(meta))
@@ -244,6 +301,14 @@ interop_features <- function(features, meta, tab, obs, where,
   attr(reference, "encoding") <- attr(m, "encoding")
   list(matrix = unname_encoding(m),
        encoder = list(kind = "columns", columns = features, reference = reference))
+}
+
+# One-hot rows for the contexts `labels`, one column per training
+# perturbation in `levels` (the default features).
+context_indicators <- function(labels, levels) {
+  m <- outer(labels, levels, `==`) * 1
+  dimnames(m) <- list(labels, levels)
+  m
 }
 
 unname_encoding <- function(m) {
@@ -298,6 +363,7 @@ interop_attach_source <- function(fit, input, class, call) {
   source$context <- input$ctx$column
   source$context_label <- input$ctx$label
   source$observational <- input$obs$column
+  source$control_level <- input$obs$level
   source$encoder <- input$feat$encoder
   # Training contexts without a feature row are the observational ones.
   tab$.observational <- !tab$.context %in% rownames(input$feat$matrix)
@@ -368,6 +434,7 @@ encode_contexts <- function(fit, labels, annotations, n, arg, call) {
   if (!is.null(src$observational) && src$observational %in% names(annotations)) {
     obs <- obs | annotations[[src$observational]] %in% TRUE
   }
+  obs <- obs | control_level_flag(src, labels, annotations)
   pert <- which(!obs)
   features <- NULL
   if (length(pert)) {
@@ -395,7 +462,18 @@ encode_contexts <- function(fit, labels, annotations, n, arg, call) {
         check_known_levels(ann, src$encoder$reference, arg, call)
         perturbation_features(ann, reference = src$encoder$reference)
       },
-      `function` = check_encoded(src$encoder$fun(ann), length(pert), "features", call)
+      `function` = check_encoded(src$encoder$fun(ann), length(pert), "features", call),
+      context = {
+        unknown <- setdiff(labels[pert], src$encoder$levels)
+        if (length(unknown)) {
+          cli::cli_abort(c(
+            "{cli::qty(length(unknown))}Context{?s} {.val {utils::head(unknown, 5)}} of {.arg {arg}} {?is/are} not a training perturbation.",
+            "i" = "The features are one indicator per training perturbation, so a new one has none.",
+            "i" = "Combinations of training perturbations are predicted with {.code combine = TRUE} or a list of contexts."
+          ), call = call)
+        }
+        context_indicators(labels[pert], src$encoder$levels)
+      }
     )
     features <- unname_encoding(features)
     rownames(features) <- labels[pert]
@@ -403,6 +481,19 @@ encode_contexts <- function(fit, labels, annotations, n, arg, call) {
   rownames(annotations) <- labels
   list(labels = labels, observational = obs, features = features,
        annotations = annotations, n = n)
+}
+
+# Contexts of a fit made with `control_level`: those whose first context
+# column (or label) takes a control value.
+control_level_flag <- function(src, labels, annotations) {
+  if (is.null(src$control_level)) return(rep(FALSE, length(labels)))
+  column <- src$context[1]
+  values <- if (!is.null(column) && !is.na(column) && column %in% names(annotations)) {
+    annotations[[column]]
+  } else {
+    labels
+  }
+  as.character(values) %in% src$control_level
 }
 
 # Cells of every context: observational ones from the fitted observational
@@ -427,13 +518,21 @@ sample_contexts <- function(fit, pc, n, mixture, call) {
   x
 }
 
-# predict() of an interop fit: the shared argument handling. `build` turns
-# the samples and the per-cell annotations into the returned object.
-interop_predict <- function(object, newdata, n, type, output, mixture, tab,
-                            build, call) {
+# predict() of an interop fit: the shared argument handling. `read` gives
+# the per-context table of an object of the fit's class (NULL for anything
+# else); `build` turns the samples and the per-cell annotations into the
+# returned object.
+interop_predict <- function(object, newdata, n, type, output, mixture, combine,
+                            read, build, call) {
   validate_gim(object, "object", call = call)
   check_flag(mixture, call = call)
-  pc <- prediction_contexts(object, newdata, tab, call)
+  check_flag(combine, call = call)
+  pc <- if (is_combination_list(newdata)) {
+    combination_contexts(object, newdata, read, call)
+  } else {
+    pc <- prediction_contexts(object, newdata, read(newdata), call)
+    if (combine) combine_contexts(list(pc), NULL, "newdata", call) else pc
+  }
   if (type != "samples") {
     if (any(pc$observational)) {
       cli::cli_abort(c(
@@ -455,6 +554,76 @@ interop_predict <- function(object, newdata, n, type, output, mixture, tab,
   cells$predicted <- rep(TRUE, nrow(cells))
   rownames(cells) <- paste0("predicted_", seq_len(nrow(cells)))
   build(unclass_samples(x), cells)
+}
+
+# A list given as `newdata` is a list of combinations, as for predict.gim().
+is_combination_list <- function(newdata) {
+  is.list(newdata) && !is.data.frame(newdata)
+}
+
+# The combinations of a list: each element holds the contexts applied
+# together (a data frame of contexts, a feature matrix or an object), named
+# by the combination's label (default: the labels of its parts joined by
+# "+").
+combination_contexts <- function(fit, newdata, read, call) {
+  if (!length(newdata)) {
+    cli::cli_abort("{.arg newdata} must not be an empty list.", call = call)
+  }
+  labels <- names(newdata) %||% rep("", length(newdata))
+  labels[is.na(labels)] <- ""
+  pcs <- lapply(seq_along(newdata), function(i) {
+    arg <- sprintf("newdata[[%d]]", i)
+    if (is.null(newdata[[i]])) {
+      cli::cli_abort("{.arg {arg}} is NULL: a combination needs perturbed contexts.",
+                     call = call)
+    }
+    pc <- prediction_contexts(fit, newdata[[i]], read(newdata[[i]]), call)
+    check_combination_parts(pc, arg, call)
+    pc
+  })
+  combine_contexts(pcs, labels, "newdata", call)
+}
+
+# One context per element of `pcs` (prediction contexts), made of all its
+# contexts applied together: features become a list of feature matrices, as
+# predict.gim() takes combinations, and the annotations one row per
+# combination (a column's value, or its values joined by "+").
+combine_contexts <- function(pcs, labels, arg, call) {
+  for (pc in pcs) check_combination_parts(pc, arg, call)
+  made <- vapply(pcs, function(pc) paste(pc$labels, collapse = "+"), character(1))
+  if (is.null(labels)) labels <- made
+  labels[labels == ""] <- made[labels == ""]
+  if (anyDuplicated(labels)) {
+    cli::cli_abort("The combinations of {.arg {arg}} must have distinct labels: {.val {unique(labels[duplicated(labels)])}} {?is/are} repeated.",
+                   call = call)
+  }
+  rows <- Map(function(pc, label) combined_annotations(pc$annotations, label), pcs, labels)
+  annotations <- Reduce(union_annotations, rows)
+  rownames(annotations) <- labels
+  list(labels = labels, observational = rep(FALSE, length(labels)),
+       features = stats::setNames(lapply(pcs, function(pc) pc$features), labels),
+       annotations = annotations, n = NULL)
+}
+
+check_combination_parts <- function(pc, arg, call) {
+  if (any(pc$observational)) {
+    cli::cli_abort(c(
+      "{.arg {arg}} combines observational context{?s} {.val {pc$labels[pc$observational]}}.",
+      "i" = "A combination is made of perturbed contexts; the observational one is what every combination starts from."
+    ), call = call)
+  }
+}
+
+# One annotation row for contexts applied together.
+combined_annotations <- function(ann, label) {
+  out <- lapply(ann, function(v) {
+    u <- unique(v)
+    if (length(u) == 1L) u else paste(as.character(u), collapse = "+")
+  })
+  out <- as.data.frame(out, stringsAsFactors = FALSE, optional = TRUE)
+  if (!ncol(out)) out <- data.frame(row.names = 1L)
+  rownames(out) <- label
+  out
 }
 
 # ---------------------------------------------------------------------------

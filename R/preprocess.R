@@ -44,6 +44,16 @@
 #'   filter). Flags and scores tell them apart in every case.
 #' @param assay.type For a `SummarizedExperiment`: the assay with the raw
 #'   counts.
+#' @param control_level Instead of `control`: the value (or values) of the
+#'   condition that marks control cells, e.g. `"NT"` for the non-targeting
+#'   guides of a CRISPR screen or `"control"`. For a `SummarizedExperiment`
+#'   it is matched against the first `condition` column, so a screen with a
+#'   guide column needs `condition = "guide", control_level = "NT"` and no
+#'   logical column. Give `control` or `control_level`, not both.
+#' @param verbose Whether to report, as a message, how many cells and genes
+#'   each filter removed. Whatever `verbose` says, a warning (class
+#'   `perturbgim_filter_warning`) tells when the filters removed more than
+#'   half of the cells.
 #' @param ... Passed on to methods.
 #' @return For a `SummarizedExperiment` (or `SingleCellExperiment`): the
 #'   object restricted to the kept cells and the `subset` genes, with
@@ -74,7 +84,8 @@
 #'   library size), cell and gene counts at every step (`n_cells_input`,
 #'   `n_cells_min_counts`, `n_cells_zero_after_gene_filter`, `n_cells`,
 #'   `n_genes_input`, `n_genes`, `n_hvg_selected`, `n_markers_selected`),
-#'   `markers` (marker genes by decreasing score), `conditions` (a data
+#'   `markers` (marker genes by decreasing score), `control_level` (or
+#'   `NULL`), `conditions` (a data
 #'   frame of the compared conditions with their cell numbers and whether
 #'   they were scored), `marker_statistic` and `hvg_statistic` (one-line
 #'   descriptions), and the package version.
@@ -117,6 +128,12 @@
 #'    fewer than 2 cells are not scored (warning); a group whose control has
 #'    fewer than 2 cells is an error.
 #'
+#' With `verbose = TRUE` (the default) a message tells how many cells and
+#' genes were kept and what each filter removed, with the median library
+#' size to judge `min_counts` by; the counts are also in the record. The
+#' paper's `min_counts = 200` suits SciPlex3's deep libraries but can remove
+#' most cells of a shallower screen: then a warning says so.
+#'
 #' The paper lists scaling before the cell filter; since every scaled cell
 #' has the same total, a count threshold is only meaningful on the raw
 #' counts, so cells are filtered first, as in scanpy workflows.
@@ -147,6 +164,10 @@
 #'                                n_hvg = 20, n_markers = 5)
 #' res$record$markers
 #' dim(res$x)
+#' # The same, with the control cells named by their condition.
+#' res <- preprocess_perturbation(counts, condition = drug,
+#'                                control_level = "control",
+#'                                n_hvg = 20, n_markers = 5, verbose = FALSE)
 #' @export
 preprocess_perturbation <- function(x, ...) {
   UseMethod("preprocess_perturbation")
@@ -169,22 +190,34 @@ preprocess_perturbation.matrix <- function(x, condition, control, group = NULL,
                                            n_hvg = 1000, n_markers = 50,
                                            hvg_method = c("seurat", "variance"),
                                            subset = c("markers", "hvg", "none"),
+                                           control_level = NULL, verbose = TRUE,
                                            ...) {
   call <- rlang::current_env()
   check_dots_empty_pp(..., call = call)
-  if (missing(condition) || missing(control)) {
+  if (missing(condition) || (missing(control) && is.null(control_level))) {
     cli::cli_abort(paste("For a matrix, give {.arg condition} and {.arg control}",
-                         "with one entry per cell (row)."), call = call)
+                         "(or {.arg control_level}) with one entry per cell (row)."),
+                   call = call)
   }
+  if (!is.null(control_level)) {
+    if (!missing(control)) {
+      cli::cli_abort("Give {.arg control} or {.arg control_level}, not both.", call = call)
+    }
+    if (!is.atomic(condition)) {
+      cli::cli_abort("{.arg condition} must be a vector with one entry per cell.", call = call)
+    }
+    control <- control_level_cells(control_level, condition, "condition", call = call)
+  }
+  check_flag(verbose, call = call)
   hvg_method <- arg_match_checked(hvg_method)
   subset <- arg_match_checked(subset)
   x <- as_count_matrix(x, "x", call)
   labels <- check_cell_labels(condition, control, group, nrow(x), call)
   args <- check_pp_args(min_counts, min_cells, n_hvg, n_markers, call)
-  res <- preprocess_core(x, labels, args, hvg_method, call)
+  res <- preprocess_core(x, labels, args, hvg_method, call, verbose)
   genes <- res$genes
   keep <- pp_subset_genes(genes, subset)
-  record <- c(res$record, list(subset = subset))
+  record <- c(res$record, list(subset = subset, control_level = control_level))
   list(x = res$y[, keep, drop = FALSE],
        genes = cbind(gene = rownames(genes), genes, stringsAsFactors = FALSE),
        cells = res$cells, condition = labels$condition[res$cells],
@@ -204,10 +237,18 @@ preprocess_perturbation.SummarizedExperiment <- function(
     x, condition = c("drug", "dose_nM"), control = "control", group = NULL,
     min_counts = 200, min_cells = 20, n_hvg = 1000, n_markers = 50,
     hvg_method = c("seurat", "variance"),
-    subset = c("markers", "hvg", "none"), assay.type = "counts", ...) {
+    subset = c("markers", "hvg", "none"), assay.type = "counts",
+    control_level = NULL, verbose = TRUE, ...) {
   call <- rlang::current_env()
   check_dots_empty_pp(..., call = call)
   rlang::check_installed(c("SummarizedExperiment", "S4Vectors"), call = call)
+  check_flag(verbose, call = call)
+  if (!is.null(control_level) && !missing(control)) {
+    cli::cli_abort(c(
+      "Give {.arg control} or {.arg control_level}, not both.",
+      "i" = "{.arg control} names a logical column; {.arg control_level} is the value of {.arg condition} that marks control cells."
+    ), call = call)
+  }
   hvg_method <- arg_match_checked(hvg_method)
   subset <- arg_match_checked(subset)
   if (!is.character(assay.type) || length(assay.type) != 1L ||
@@ -221,15 +262,26 @@ preprocess_perturbation.SummarizedExperiment <- function(
   }
   cd <- SummarizedExperiment::colData(x)
   cond_cols <- check_coldata_columns(condition, cd, "condition", call)
-  ctrl_col <- check_coldata_columns(control, cd, "control", call, single = TRUE)
   group_col <- if (is.null(group)) NULL else
     check_coldata_columns(group, cd, "group", call, single = TRUE)
-  ctrl <- cd[[ctrl_col]]
-  if (!is.logical(ctrl)) {
-    cli::cli_abort(c(
-      "{.code colData(x)${ctrl_col}} must be logical ({.code TRUE} for control cells).",
-      "x" = "It is {.obj_type_friendly {ctrl}}."
-    ), call = call)
+  if (is.null(control_level)) {
+    ctrl_col <- check_coldata_columns(control, cd, "control", call, single = TRUE)
+    ctrl <- cd[[ctrl_col]]
+    if (!is.logical(ctrl)) {
+      hint <- if (is.character(ctrl) || is.factor(ctrl)) {
+        c("i" = "To take the cells with a condition such as {.val NT} as controls, give {.arg control_level}.")
+      }
+      cli::cli_abort(c(
+        "{.code colData(x)${ctrl_col}} must be logical ({.code TRUE} for control cells).",
+        "x" = "It is {.obj_type_friendly {ctrl}}.", hint
+      ), call = call)
+    }
+  } else {
+    # The control cells are those whose (first) condition column takes a
+    # control value, e.g. "NT" in a guide column.
+    ctrl_col <- NULL
+    ctrl <- control_level_cells(control_level, cd[[cond_cols[1]]],
+                                paste0("colData(x)$", cond_cols[1]), call = call)
   }
   cond <- condition_labels(lapply(cond_cols, function(col) cd[[col]]),
                            !ctrl %in% FALSE)
@@ -240,9 +292,10 @@ preprocess_perturbation.SummarizedExperiment <- function(
                             call, transpose = TRUE)
   labels <- check_cell_labels(cond, ctrl, grp, nrow(counts), call,
                               names = c(paste(cond_cols, collapse = ", "),
-                                        ctrl_col, group_col %||% "group"))
+                                        ctrl_col %||% "control_level",
+                                        group_col %||% "group"))
   args <- check_pp_args(min_counts, min_cells, n_hvg, n_markers, call)
-  res <- preprocess_core(counts, labels, args, hvg_method, call)
+  res <- preprocess_core(counts, labels, args, hvg_method, call, verbose)
   genes <- res$genes
   keep <- pp_subset_genes(genes, subset)
   gene_rows <- res$gene_index[keep]
@@ -258,7 +311,7 @@ preprocess_perturbation.SummarizedExperiment <- function(
   record <- c(res$record,
               list(subset = subset, assay.type = assay.type,
                    condition = cond_cols, control = ctrl_col,
-                   group = group_col))
+                   control_level = control_level, group = group_col))
   S4Vectors::metadata(out)$perturbgim_preprocess <- record
   out
 }
@@ -418,13 +471,14 @@ check_cell_labels <- function(condition, control, group, n, call,
 # ---------------------------------------------------------------------------
 # The work, on cells x genes (dgCMatrix or double matrix)
 
-preprocess_core <- function(x, labels, args, hvg_method, call) {
+preprocess_core <- function(x, labels, args, hvg_method, call, verbose = FALSE) {
   n_cells_input <- nrow(x)
   n_genes_input <- ncol(x)
   sparse <- methods::is(x, "dgCMatrix")
 
   # 1. cells by raw library size
   totals <- Matrix::rowSums(x)
+  raw_totals <- totals
   cells <- which(totals >= args$min_counts)
   if (!length(cells)) {
     cli::cli_abort(c("No cell has at least {.arg min_counts} = {args$min_counts} counts.",
@@ -455,6 +509,8 @@ preprocess_core <- function(x, labels, args, hvg_method, call) {
     cells <- cells[!zero]
     totals <- totals[!zero]
   }
+  report_filters(n_cells_input, n_cells_min_counts, sum(zero), n_genes_input,
+                 length(gene_index), args, stats::median(raw_totals), verbose)
   control <- labels$control[cells]
   if (!any(control)) {
     cli::cli_abort(c("No control cell is left after filtering.",
@@ -521,6 +577,31 @@ preprocess_core <- function(x, labels, args, hvg_method, call) {
   list(y = x, genes = genes, cells = cells, gene_index = gene_index,
        total_counts = unname(totals), scale_factor = unname(scale),
        record = record)
+}
+
+# What the filters removed: a message when `verbose`, and a warning
+# whatever `verbose` says when more than half of the cells are gone.
+report_filters <- function(n_in, n_min_counts, n_zero, g_in, g_kept, args,
+                           median_counts, verbose) {
+  n_kept <- n_min_counts - n_zero
+  by_counts <- n_in - n_min_counts
+  by_cells <- g_in - g_kept
+  if (verbose) {
+    cli::cli_inform(c(
+      "i" = "{.fn preprocess_perturbation} kept {n_kept} of {n_in} cell{?s} and {g_kept} of {g_in} gene{?s}:",
+      "*" = "{.arg min_counts} = {args$min_counts} removed {by_counts} cell{?s} (median library size {median_counts});",
+      "*" = if (n_zero) "{n_zero} cell{?s} without counts in the kept genes {?was/were} removed;",
+      "*" = "{.arg min_cells} = {args$min_cells} removed {by_cells} gene{?s}."
+    ), class = "perturbgim_filter_message")
+  }
+  removed <- n_in - n_kept
+  if (removed > n_in / 2) {
+    cli::cli_warn(c(
+      "{.fn preprocess_perturbation} removed {removed} of {n_in} cells ({round(100 * removed / n_in)}%); {n_kept} {?is/are} left.",
+      "i" = "The median library size is {median_counts} counts and {.arg min_counts} is {args$min_counts}: lower {.arg min_counts} to keep more cells."
+    ), class = "perturbgim_filter_warning")
+  }
+  invisible(NULL)
 }
 
 count_nonzero_cols <- function(x) {

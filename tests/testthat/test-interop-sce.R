@@ -329,3 +329,146 @@ test_that("a DelayedArray assay stays lazy and gives the fit of the dense assay"
   }
   expect_identical(fit_on(lazy)$theta, fit_on(sce)$theta)
 })
+
+# A tiny CRISPR-like screen: a guide per cell ("NT" the non-targeting
+# control), no logical control column and no dose; logcounts = log1p(counts).
+screen_sce <- local({
+  cache <- NULL
+  function() {
+    if (is.null(cache)) {
+      s <- screen_counts()
+      cache <<- SingleCellExperiment::SingleCellExperiment(
+        list(counts = s$counts, logcounts = log1p(s$counts)),
+        colData = S4Vectors::DataFrame(guide = s$guide))
+    }
+    cache
+  }
+})
+
+screen_fit <- function(x = screen_sce(), ...) {
+  withr::with_seed(2, gim_fit(x, context = "guide", control_level = "NT",
+                              mechanism = "linear", control = tiny_control(),
+                              verbose = FALSE, ...))
+}
+
+test_that("a screen needs no features and no logical control column", {
+  sce <- screen_sce()
+  fit <- screen_fit()
+  expect_identical(fit$source$encoder$kind, "context")
+  expect_identical(fit$source$control_level, "NT")
+  expect_equal(fit$features, matrix(diag(3), 3, 3, dimnames = list(c("A", "B", "C"),
+                                                                     c("A", "B", "C"))))
+  tab <- fit$source$context_table
+  expect_identical(tab$.context[tab$.observational], "NT")
+  # The default method on the one-hot features gives the same fit.
+  x <- t(SummarizedExperiment::assay(sce, "logcounts"))
+  ref <- withr::with_seed(2, gim_fit(x, sce$guide, fit$features, mechanism = "linear",
+                                     control = tiny_control(), verbose = FALSE))
+  expect_equal(fit$theta, ref$theta)
+  # The same as a logical column marking the NT cells.
+  flagged <- sce
+  flagged$nt <- sce$guide == "NT"
+  by_column <- withr::with_seed(2, gim_fit(flagged, context = "guide", observational = "nt",
+                                           mechanism = "linear", control = tiny_control(),
+                                           verbose = FALSE))
+  expect_equal(by_column$theta, fit$theta)
+  expect_output(print(fit), "one indicator per perturbation")
+  # NT cells of new data are drawn from the observational distribution.
+  nt <- sce[, sce$guide == "NT"][, 1:4]
+  pred <- quiet_cycles(withr::with_seed(3, predict(fit, nt)))
+  ref <- quiet_cycles(withr::with_seed(3, predict.gim(fit, NULL, n = 4)))
+  expect_equal(unname(t(SummarizedExperiment::assay(pred, "logcounts"))),
+               unname(unclass(ref)[, ]), ignore_attr = TRUE)
+  # and so is a context named by the level in a data frame.
+  expect_identical(quiet_cycles(predict(fit, data.frame(guide = "NT"), n = 2))$guide,
+                   c("NT", "NT"))
+  # gim_compare() takes the same arguments.
+  res <- quiet_cycles(withr::with_seed(4, gim_compare(
+    sce, context = "guide", control_level = "NT", test = "C",
+    methods = c("gim", "observational"), mechanism = "linear",
+    control = tiny_control(), metrics = "mean_distance", verbose = FALSE)))
+  expect_identical(unique(res$context), "C")
+  expect_identical(attr(res, "fits")$gim$source$control_level, "NT")
+})
+
+test_that("predict() on a SingleCellExperiment fit takes combinations", {
+  sce <- screen_sce()
+  fit <- screen_fit()
+  onehot <- fit$features
+  # Rows of a data frame applied together, as predict.gim(combine = TRUE).
+  pred <- quiet_cycles(withr::with_seed(5, predict(fit, data.frame(guide = c("A", "B")),
+                                                  n = 6, combine = TRUE)))
+  ref <- quiet_cycles(withr::with_seed(5, predict.gim(fit, onehot[c("A", "B"), ], n = 6,
+                                                      combine = TRUE)))
+  expect_s4_class(pred, "SingleCellExperiment")
+  expect_equal(unname(t(SummarizedExperiment::assay(pred, "logcounts"))),
+               unname(unclass(ref)[, ]), ignore_attr = TRUE)
+  expect_identical(pred$guide, rep("A+B", 6))
+  expect_identical(attr(ref, "context"), rep("A+B", 6))
+  # The contexts of an object, applied together.
+  ac <- sce[, sce$guide %in% c("A", "C")]
+  expect_equal(predict(fit, ac, combine = TRUE, type = "targets"),
+               predict.gim(fit, onehot[c("A", "C"), ], combine = TRUE, type = "targets"))
+  # A list: one combination per element, labelled by its name.
+  combos <- list(AB = data.frame(guide = c("A", "B")), data.frame(guide = c("A", "C")))
+  pred <- quiet_cycles(withr::with_seed(6, predict(fit, combos, n = c(2, 3))))
+  ref <- quiet_cycles(withr::with_seed(6, predict.gim(
+    fit, list(AB = onehot[c("A", "B"), ], "A+C" = onehot[c("A", "C"), ]), n = c(2, 3))))
+  expect_equal(unname(t(SummarizedExperiment::assay(pred, "logcounts"))),
+               unname(unclass(ref)[, ]), ignore_attr = TRUE)
+  expect_identical(pred$guide, rep(c("AB", "A+C"), c(2, 3)))
+  mat <- quiet_cycles(withr::with_seed(6, predict(fit, combos, n = c(2, 3), output = "matrix")))
+  expect_identical(attr(mat, "context"), rep(c("AB", "A+C"), c(2, 3)))
+  m <- quiet_cycles(withr::with_seed(1, predict(fit, combos, type = "mean", n = 20)))
+  expect_identical(rownames(m), c("AB", "A+C"))
+  # Objects and feature matrices as list elements.
+  targets <- predict(fit, list(sce[, sce$guide %in% c("A", "B")], onehot[c("B", "C"), ]),
+                     type = "targets")
+  expect_identical(rownames(targets), c("A+B", "B+C"))
+  # Combinations split by context for gim_evaluate().
+  split <- context_cells(pred, fit)
+  expect_identical(names(split), c("AB", "A+C"))
+})
+
+test_that("combinations of columns-encoded contexts keep their annotations", {
+  fit <- sce_fit_fixture()
+  ann <- data.frame(drug = c("Belinostat", "Givinostat"), dose_nM = c(10, 100))
+  pred <- quiet_cycles(withr::with_seed(5, predict(fit, ann, n = 3, combine = TRUE)))
+  enc <- perturbation_features(ann, reference = fit$source$encoder$reference)
+  rownames(enc) <- c("Belinostat_10", "Givinostat_100")
+  ref <- quiet_cycles(withr::with_seed(5, predict.gim(fit, enc, n = 3, combine = TRUE)))
+  expect_equal(unname(t(SummarizedExperiment::assay(pred, "logcounts"))),
+               unname(unclass(ref)[, ]), ignore_attr = TRUE)
+  expect_identical(pred$context, rep("Belinostat_10+Givinostat_100", 3))
+  expect_identical(pred$drug, rep("Belinostat+Givinostat", 3))
+  expect_identical(pred$dose_nM, rep("10+100", 3))
+  same_dose <- quiet_cycles(predict(fit, data.frame(drug = ann$drug, dose_nM = 10),
+                                    n = 1, combine = TRUE))
+  expect_identical(same_dose$dose_nM, 10)
+})
+
+test_that("bad combinations, control levels and default features give clear errors", {
+  sce <- screen_sce()
+  fit <- screen_fit()
+  g <- function(...) gim_fit(sce, context = "guide", verbose = FALSE, ...)
+  expect_snapshot(error = TRUE, {
+    g(control_level = "control")
+    g(control_level = NA)
+    g(control_level = c(TRUE, FALSE))
+    g(control_level = c("NT", "A", "B", "C"))
+    g(control_level = "NT", observational = "guide")
+    g(observational = "NT")
+    g(features = 1:3, control_level = "NT")
+    gim_fit(sce[, sce$guide == "NT"], context = "guide", observational = rep(TRUE, 60),
+            verbose = FALSE)
+  })
+  expect_snapshot(error = TRUE, {
+    predict(fit, data.frame(guide = "D"))
+    predict(fit, data.frame(guide = c("A", "B")), combine = NA)
+    predict(fit, data.frame(guide = c("NT", "A")), combine = TRUE)
+    predict(fit, list())
+    predict(fit, list(NULL))
+    predict(fit, list(x = data.frame(guide = "A"), x = data.frame(guide = "B")))
+    predict(fit, list(data.frame(guide = c("A", "E"))))
+  })
+})

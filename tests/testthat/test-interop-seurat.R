@@ -198,3 +198,89 @@ test_that("bad inputs give clear errors", {
     bind_predictions(d$test[setdiff(rownames(d$test), d$genes[1]), ], pred)
   })
 })
+
+# A tiny CRISPR-like screen in a Seurat object: a guide per cell ("NT" the
+# non-targeting control), two samples, no logical column and no dose.
+screen_seurat <- local({
+  cache <- NULL
+  function() {
+    if (is.null(cache)) {
+      s <- screen_counts(n = c(40, 20, 20, 20))
+      counts <- methods::as(s$counts, "CsparseMatrix")
+      meta <- data.frame(guide = s$guide, sample = s$sample, row.names = colnames(counts))
+      seu <- set_data(SeuratObject::CreateSeuratObject(counts, meta.data = meta),
+                      log1p(counts))
+      cache <<- list(seu = seu, counts = counts)
+    }
+    cache
+  }
+})
+
+fit_screen_seurat <- function(x, ...) {
+  withr::with_seed(2, gim_fit(x, context = "guide", control_level = "NT",
+                              mechanism = "linear", control = tiny_control(),
+                              verbose = FALSE, ...))
+}
+
+test_that("a Seurat screen is fitted without hand-made columns and predicts combinations", {
+  d <- screen_seurat()
+  fit <- fit_screen_seurat(d$seu)
+  expect_s3_class(fit, "gim_seurat")
+  expect_identical(rownames(fit$features), c("A", "B", "C"))
+  expect_identical(fit$source$control_level, "NT")
+  ref <- withr::with_seed(2, gim_fit(Matrix::t(log1p(d$counts)), d$seu$guide, fit$features,
+                                     mechanism = "linear", control = tiny_control(),
+                                     verbose = FALSE))
+  expect_equal(fit$theta, ref$theta)
+  pred <- quiet_cycles(withr::with_seed(5, predict(fit, data.frame(guide = c("A", "B")),
+                                                  n = 4, combine = TRUE)))
+  expect_s4_class(pred, "Seurat")
+  expect_identical(unname(pred$guide), rep("A+B", 4))
+  mat <- quiet_cycles(withr::with_seed(5, predict.gim(fit, fit$features[c("A", "B"), ],
+                                                      n = 4, combine = TRUE)))
+  data <- if (utils::packageVersion("SeuratObject") >= "5.0.0") {
+    SeuratObject::LayerData(pred, layer = "data")
+  } else {
+    SeuratObject::GetAssayData(pred, slot = "data")
+  }
+  expect_equal(unname(as.matrix(data)), unname(t(unclass(mat))), ignore_attr = TRUE)
+  # The contexts of a Seurat object applied together, and a list of them.
+  ab <- d$seu[, d$seu$guide %in% c("A", "B")]
+  expect_equal(predict(fit, ab, combine = TRUE, type = "targets"),
+               predict.gim(fit, fit$features[c("A", "B"), ], combine = TRUE,
+                           type = "targets"))
+  both <- quiet_cycles(predict(fit, list(AB = ab, BC = data.frame(guide = c("B", "C"))),
+                               n = 2))
+  expect_identical(unname(both$guide), rep(c("AB", "BC"), each = 2))
+  expect_snapshot(error = TRUE, {
+    predict(fit, d$seu[, d$seu$guide %in% c("NT", "A")], combine = TRUE)
+    predict(fit, ab, combine = "yes")
+  })
+})
+
+test_that("layers split by sample are read without joining them first", {
+  skip_if(utils::packageVersion("SeuratObject") < "5.0.0",
+          "split layers need SeuratObject 5")
+  d <- screen_seurat()
+  seu <- d$seu
+  split <- seu
+  split[["RNA"]] <- split(split[["RNA"]], f = split$sample)
+  layers <- SeuratObject::Layers(split[["RNA"]])
+  expect_true(all(c("counts.s1", "counts.s2", "data.s1", "data.s2") %in% layers))
+  expect_false("data" %in% layers)
+  # The same fit as on the joined object, and the object is left split.
+  fit <- fit_screen_seurat(split)
+  expect_equal(fit$theta, fit_screen_seurat(seu)$theta)
+  expect_equal(fit_screen_seurat(split, layer = "counts")$theta,
+               fit_screen_seurat(seu, layer = "counts")$theta)
+  # Predictions from a split object, its cells by context, and binding.
+  pred <- quiet_cycles(predict(fit, split[, split$guide == "A"], n = 3))
+  expect_identical(unname(pred$guide), rep("A", 3))
+  obs <- context_cells(split, fit)
+  expect_equal(obs$A, as.matrix(Matrix::t(log1p(d$counts)[, seu$guide == "A"])))
+  bound <- bind_predictions(split[, split$guide == "A"], pred)
+  expect_equal(ncol(bound), sum(seu$guide == "A") + 3)
+  # One part can still be named.
+  part <- fit_screen_seurat(split[, split$sample == "s1"], layer = "data.s1")
+  expect_identical(part$nodes, rownames(seu))
+})

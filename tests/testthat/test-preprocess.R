@@ -315,3 +315,87 @@ test_that("empty conditions and all-zero cells and genes are reported", {
   expect_equal(res5$record$n_hvg_selected, 20L)
   expect_equal(res5$record$n_markers_selected, 20L)
 })
+
+test_that("a control level of the condition takes the place of a logical column", {
+  toy <- pp_toy()
+  args <- list(min_counts = 50, min_cells = 5, n_hvg = 30, n_markers = 8,
+               verbose = FALSE)
+  by_flag <- do.call(preprocess_perturbation,
+                     c(list(toy$x, condition = toy$cond, control = toy$control), args))
+  by_level <- do.call(preprocess_perturbation,
+                      c(list(toy$x, condition = toy$cond, control_level = "control"), args))
+  expect_equal(by_level$x, by_flag$x)
+  expect_identical(by_level$control, by_flag$control)
+  expect_identical(by_level$record$control_level, "control")
+  skip_if_not_installed("SingleCellExperiment")
+  # A CRISPR-like screen: a guide per cell, "NT" among the guides, no
+  # logical column and no dose.
+  guide <- ifelse(toy$control, "NT", toy$cond)
+  sce <- SingleCellExperiment::SingleCellExperiment(
+    assays = list(counts = t(toy$x)), colData = S4Vectors::DataFrame(guide = guide))
+  out <- do.call(preprocess_perturbation,
+                 c(list(sce, condition = "guide", control_level = "NT"), args))
+  expect_equal(as.matrix(Matrix::t(SummarizedExperiment::assay(out, "logcounts"))),
+               by_flag$x)
+  rec <- S4Vectors::metadata(out)$perturbgim_preprocess
+  expect_identical(rec$control_level, "NT")
+  expect_null(rec$control)
+  expect_identical(rec$conditions$condition, c("A", "B", "C"))
+  # Several control values.
+  guide2 <- replace(guide, which(guide == "NT")[1:10], "safe")
+  sce$guide <- guide2
+  out2 <- do.call(preprocess_perturbation,
+                  c(list(sce, condition = "guide", control_level = c("NT", "safe")), args))
+  expect_equal(SummarizedExperiment::assay(out2, "logcounts"),
+               SummarizedExperiment::assay(out, "logcounts"))
+})
+
+test_that("the filters say what they removed and warn when most cells go", {
+  toy <- pp_toy()
+  run <- function(...) {
+    preprocess_perturbation(toy$x, condition = toy$cond, control = toy$control,
+                            min_cells = 5, n_hvg = 30, n_markers = 5, ...)
+  }
+  expect_message(run(min_counts = 50),
+                 "kept 237 of 240 cells and 78 of 80 genes",
+                 class = "perturbgim_filter_message")
+  expect_message(run(min_counts = 50), "`min_counts` = 50 removed 3 cells")
+  expect_message(run(min_counts = 50), "`min_cells` = 5 removed 2 genes\\.")
+  expect_no_message(run(min_counts = 50, verbose = FALSE))
+  expect_no_warning(run(min_counts = 50, verbose = FALSE))
+  totals <- rowSums(toy$x)
+  high <- stats::quantile(totals, 0.6)
+  expect_snapshot(res <- run(min_counts = high, verbose = FALSE),
+                  transform = function(x) gsub("[0-9.]+ counts", "N counts", x))
+  expect_warning(run(min_counts = high, verbose = FALSE), class = "perturbgim_filter_warning")
+  expect_true(length(res$cells) < 120)
+  expect_identical(res$record$n_cells_input, 240L)
+})
+
+test_that("bad control levels and verbose give clear errors", {
+  toy <- pp_toy()
+  x <- toy$x
+  expect_snapshot(error = TRUE, {
+    preprocess_perturbation(x, condition = toy$cond, control_level = "NT")
+    preprocess_perturbation(x, condition = toy$cond, control_level = NA)
+    preprocess_perturbation(x, condition = toy$cond, control_level = TRUE)
+    preprocess_perturbation(x, condition = toy$cond, control = toy$control,
+                            control_level = "control")
+    preprocess_perturbation(x, condition = rep("A", 240), control_level = "A")
+    preprocess_perturbation(x, condition = toy$cond, control = toy$control,
+                            verbose = "yes")
+  })
+  skip_if_not_installed("SingleCellExperiment")
+  sce <- SingleCellExperiment::SingleCellExperiment(
+    assays = list(counts = t(x)),
+    colData = S4Vectors::DataFrame(guide = toy$cond, control = toy$control))
+  expect_snapshot(error = TRUE, {
+    preprocess_perturbation(sce, condition = "guide", control = "control",
+                            control_level = "control")
+    preprocess_perturbation(sce, condition = "guide", control_level = "NT")
+    preprocess_perturbation(sce, condition = "guide", control = "guide")
+    preprocess_perturbation(sce, condition = "guide", control_level = list("NT"))
+    preprocess_perturbation(sce, condition = "guide", control_level = "control",
+                            verbose = NA)
+  })
+})

@@ -12,7 +12,8 @@ engine_codes <- list(
   intervention = c("hard", "shift"),
   graph_gradient = c("straight_through", "relaxed"),
   beta_I_schedule = c("constant", "cosine"),
-  weight_prior = c("all", "masked")
+  weight_prior = c("all", "masked"),
+  graph_samples = c("raw", "dag")
 )
 
 # The integer code of `value` in the table `kind`.

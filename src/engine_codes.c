@@ -21,6 +21,10 @@ static const code_entry weight_prior[] = {
     {"all", GIM_PRIOR_ALL}, {"masked", GIM_PRIOR_MASKED}, {NULL, 0}
 };
 
+static const code_entry graph_samples[] = {
+    {"raw", GIM_SAMPLES_RAW}, {"dag", GIM_SAMPLES_DAG}, {NULL, 0}
+};
+
 static SEXP named_codes(const code_entry *e)
 {
     int n = 0;
@@ -39,11 +43,11 @@ static SEXP named_codes(const code_entry *e)
 SEXP pg_engine_codes(void)
 {
     const char *names[] = { "mechanism", "intervention", "graph_gradient",
-                            "beta_I_schedule", "weight_prior", "" };
+                            "beta_I_schedule", "weight_prior", "graph_samples", "" };
     const code_entry *tables[] = { mechanism, intervention, graph_gradient,
-                                   beta_I_schedule, weight_prior };
+                                   beta_I_schedule, weight_prior, graph_samples };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
-    for (int i = 0; i < 5; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
+    for (int i = 0; i < 6; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
     UNPROTECT(1);
     return out;
 }

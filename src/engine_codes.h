@@ -26,4 +26,9 @@ enum { GIM_SCHEDULE_CONSTANT = 1, GIM_SCHEDULE_COSINE = 2 };
 enum { GIM_PRIOR_ALL = 1, GIM_PRIOR_MASKED = 2 };
 #define GIM_PRIOR_LAST GIM_PRIOR_MASKED
 
+/* Graph samples as drawn (possibly cyclic), or each made a DAG by keeping
+ * its edges greedily in decreasing order of their noisy logits (gim_dag.c). */
+enum { GIM_SAMPLES_RAW = 1, GIM_SAMPLES_DAG = 2 };
+#define GIM_SAMPLES_LAST GIM_SAMPLES_DAG
+
 #endif

@@ -27,6 +27,7 @@ typedef struct {
     double alpha, beta_M, beta_I, lambda, mu;
     double var_z, var_theta, var_sigma, var_phi;
     int weight_prior;             /* GIM_PRIOR_ALL or GIM_PRIOR_MASKED (gim_objective.c) */
+    int graph_samples;            /* GIM_SAMPLES_RAW or GIM_SAMPLES_DAG (gim_dag.c) */
     int power_iter;
     int screen;                   /* single-precision screening of samples (gim_screen.c) */
     int n_threads;
@@ -91,6 +92,11 @@ typedef struct {
 } gim_debug;
 
 void gim_layout_make(const gim_settings *s, gim_layout *L);
+
+/* Acyclic graph samples (gim_dag.c). */
+typedef struct { double z; int e; } gim_edge;
+size_t gim_dag_scratch_words(int d);
+void gim_project_dag(double *g, const double *z, int d, gim_edge *edges, uint64_t *reach);
 void gim_data_stats(const gim_settings *s, gim_data *D);
 
 /* One evaluation: objective and its gradient (ascent direction) at the noise

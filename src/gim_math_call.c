@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "gim_rng.h"
 #include "gim_tanh.h"
+#include "gim_engine.h"
 
 double gim_tanhf_double(double a);   /* gim_screen.c */
 
@@ -63,6 +64,23 @@ SEXP pg_gim_noise(SEXP seed, SEXP step, SEXP stream, SEXP n, SEXP kind)
             if (i + 1 < len) o[i + 1] = z2;
         }
     }
+    UNPROTECT(1);
+    return out;
+}
+
+/* gim_project_dag() on one d x d 0/1 graph g with edge weights z (both
+ * double matrices), for test-fit-dag.R. Returns the projected graph. */
+SEXP pg_gim_project_dag(SEXP g, SEXP z)
+{
+    if (!Rf_isReal(g) || !Rf_isMatrix(g) || Rf_nrows(g) != Rf_ncols(g))
+        Rf_error("`g` must be a square double matrix.");
+    if (!Rf_isReal(z) || XLENGTH(z) != XLENGTH(g)) Rf_error("`z` must match `g`.");
+    int d = Rf_nrows(g);
+    size_t dd = (size_t) d * d;
+    SEXP out = PROTECT(Rf_duplicate(g));
+    gim_edge *edges = (gim_edge *) R_alloc(dd ? dd : 1, sizeof(gim_edge));
+    uint64_t *reach = (uint64_t *) R_alloc(gim_dag_scratch_words(d) + 1, sizeof(uint64_t));
+    gim_project_dag(REAL(out), REAL(z), d, edges, reach);
     UNPROTECT(1);
     return out;
 }

@@ -14,6 +14,9 @@
 #include "gim_likelihood.h"
 #include "gim_rng.h"
 #include "gim_simd.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "pg_sigmoid.h"
 
 static double sum_squares(const double *x, size_t from, size_t to)
@@ -156,6 +159,29 @@ static void sample_graphs(const double *logit, int d, int M, double tau, uint64_
     }
 }
 
+/* Each discrete sample made a DAG (graph_samples = "dag", gim_dag.c), with
+ * the noisy logits of its own draw; per-thread scratch. */
+static void project_samples(const double *logit, int d, int M, uint64_t key, int nth,
+                            double *hard, void *(*alloc)(size_t))
+{
+    size_t dd = (size_t) d * d, rw = gim_dag_scratch_words(d);
+    gim_edge *edges = alloc(sizeof(gim_edge) * dd * nth);
+    uint64_t *reach = alloc(sizeof(uint64_t) * rw * nth);
+    double *zs = alloc(sizeof(double) * dd * nth);
+    #pragma omp parallel for num_threads(nth) schedule(static)
+    for (int m = 0; m < M; m++) {
+#ifdef _OPENMP
+        int t = omp_get_thread_num();
+#else
+        int t = 0;
+#endif
+        double *z = zs + (size_t) t * dd;
+        for (size_t e = 0; e < dd; e++) z[e] = logit[e] + gim_logistic(key, (size_t) m * dd + e);
+        gim_project_dag(hard + (size_t) m * dd, z, d, edges + (size_t) t * dd,
+                        reach + (size_t) t * rw);
+    }
+}
+
 /* Relaxed target samples sigmoid(tau (T + L)) and intervention parameters
  * psi + psi_sd N(0, 1) for every sample m and (context, gene) e; T and Pt
  * are in (context, gene) order. Normals come in Box-Muller pairs: psi
@@ -243,6 +269,7 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     double *soft = alloc(sizeof(double) * M * dd), *hard = alloc(sizeof(double) * M * dd);
     uint64_t key_g = gim_key(seed, step, 1);
     sample_graphs(logit, d, M, s->tau, key_g, nth, soft, hard);
+    if (s->graph_samples == GIM_SAMPLES_DAG) project_samples(logit, d, M, key_g, nth, hard, alloc);
     const double *g_hard = hard, *g_soft = soft;
     if (dbg && dbg->graph_override) g_hard = g_soft = dbg->graph_override;
     if (dbg && dbg->graph_relaxed) memcpy(dbg->graph_relaxed, soft, sizeof(double) * M * dd);
@@ -389,7 +416,15 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
     void *(*alloc)(size_t) = s->alloc;
     double *G = alloc(sizeof(double) * dd);
     latent_scores(s, L, par, G);
-    for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
+    if (s->graph_samples == GIM_SAMPLES_DAG) {      /* the point estimate made a DAG too */
+        double *z = alloc(sizeof(double) * dd);
+        memcpy(z, G, sizeof(double) * dd);
+        for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
+        gim_project_dag(G, z, d, alloc(sizeof(gim_edge) * dd),
+                        alloc(sizeof(uint64_t) * gim_dag_scratch_words(d)));
+    } else {
+        for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
+    }
     double *ti = alloc(sizeof(double) * (Kd ? Kd : 1));
     double *ps[3] = { NULL, NULL, NULL };
     for (int q = 0; q < s->n_psi; q++) ps[q] = alloc(sizeof(double) * (Kd ? Kd : 1));

@@ -33,6 +33,7 @@ extern SEXP pg_gim_point_loglik(SEXP, SEXP, SEXP);
 extern SEXP pg_gim_layout(SEXP);
 extern SEXP pg_gim_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_math(SEXP, SEXP);
+extern SEXP pg_gim_project_dag(SEXP, SEXP);
 extern SEXP pg_gim_noise(SEXP, SEXP, SEXP, SEXP, SEXP);
 
 static const R_CallMethodDef call_methods[] = {
@@ -53,6 +54,7 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_gim_layout",      (DL_FUNC) &pg_gim_layout,      1},
     {"pg_gim_train",       (DL_FUNC) &pg_gim_train,       7},
     {"pg_gim_math",        (DL_FUNC) &pg_gim_math,        2},
+    {"pg_gim_project_dag", (DL_FUNC) &pg_gim_project_dag, 2},
     {"pg_gim_noise",       (DL_FUNC) &pg_gim_noise,       5},
     {NULL, NULL, 0}
 };

@@ -204,7 +204,7 @@ network_plot <- function(nodes, edges, layout, subtitle, caption) {
     do.call(ggplot2::scale_colour_gradient, c(p_scale, list(low = "#9ecae1", high = "#08306b",
                                                             guide = "legend"))) +
     ggplot2::scale_fill_manual(values = c(`perturbation target` = "#fdd49e",
-                                          `other gene` = "white"),
+                                          `other gene` = "grey95"),
                                drop = FALSE, name = "gene",
                                guide = ggplot2::guide_legend(
                                  override.aes = list(label = "   ", colour = "grey40"))) +

@@ -164,10 +164,9 @@ test_that("the layered layout keeps labels apart and arrows pointing down", {
   expect_equal(nodes$x[nodes$node == "c"], 1)
   # Edges against the order are dashed arcs; the others end below their start.
   fit <- make_test_gim(d = 3)
+  edges <- rbind(c("g1", "g2"), c("g2", "g3"), c("g3", "g1"))
   s <- matrix(-2, 3, 3, dimnames = list(fit$nodes, fit$nodes))
-  s["g1", "g2"] <- 2
-  s["g2", "g3"] <- 1.5
-  s["g3", "g1"] <- 1
+  s[edges] <- c(2, 1.5, 1) # a cycle; g3 -> g1 the weakest
   fit$graph_latent <- latent_from_scores(s)
   p <- plot_graph(fit, "network", layout = "layered")
   seg <- plot_layer_data(p, "GeomSegment")

@@ -12,8 +12,8 @@
 #' @param type `"trace"`, `"graph"` (edge probability heat map), `"network"`
 #'   or `"targets"`.
 #' @param ... Passed to the plotting function: `quantities` for `"trace"`,
-#'   `threshold` (and `layout` for `"network"`) for `"graph"` and
-#'   `"network"`, `newdata` for `"targets"`.
+#'   `threshold` and `labels` (and `layout`, `max_edges`, `isolated` for
+#'   `"network"`) for `"graph"` and `"network"`, `newdata` for `"targets"`.
 #' @return A ggplot object.
 #' @family plots
 #' @examples

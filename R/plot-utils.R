@@ -79,3 +79,48 @@ describe_numbers <- function(x) {
 variable_names <- function(x) {
   colnames(x) %||% paste0("V", seq_len(ncol(x)))
 }
+
+# Display names of genes, one per gene of `genes` and unique: `labels` as the
+# caller gave them (one per gene, or named by gene for some of them), else
+# the HGNC symbol of a known Ensembl ID (see known_gene_symbols()), else the
+# name itself. `labels = FALSE` keeps the names.
+gene_labels <- function(genes, labels = NULL, arg = rlang::caller_arg(labels),
+                        call = rlang::caller_env()) {
+  if (isFALSE(labels)) return(genes)
+  out <- genes
+  known <- known_gene_symbols()
+  hit <- match(sub("\\.[0-9]+$", "", genes), names(known))
+  out[!is.na(hit)] <- known[hit[!is.na(hit)]]
+  if (!is.null(labels)) {
+    ok <- is.character(labels) && !anyNA(labels) &&
+      (!is.null(names(labels)) || length(labels) == length(genes))
+    if (!ok) {
+      cli::cli_abort(paste("{.arg {arg}} must be NULL, FALSE, or a character vector",
+                           "with one label per gene or labels named by gene, not",
+                           "{describe_value(labels)}."), call = call)
+    }
+    if (is.null(names(labels))) {
+      out <- labels
+    } else {
+      given <- match(genes, names(labels))
+      out[!is.na(given)] <- labels[given[!is.na(given)]]
+    }
+  }
+  make.unique(unname(out), sep = " ")
+}
+
+# HGNC symbols named by Ensembl ID for the genes simulate_sciplex() can use,
+# read once per session from inst/extdata/gene_symbols.rds
+# (data-raw/gene-symbols.R: org.Hs.eg.db 3.16.0).
+known_gene_symbols <- local({
+  cache <- NULL
+  function() {
+    if (is.null(cache)) {
+      path <- system.file("extdata", "gene_symbols.rds", package = "perturbgim")
+      tab <- if (nzchar(path)) readRDS(path)$symbols else
+        data.frame(gene_id = character(), symbol = character())
+      cache <<- stats::setNames(tab$symbol, tab$gene_id)
+    }
+    cache
+  }
+})

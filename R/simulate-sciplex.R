@@ -29,8 +29,10 @@ sciplex_products <- c(Belinostat = "Belinostat (PXD101)",
 #' the three cell lines in the SciPlex3 signatures of montilab/sigrecon
 #' (shipped as `inst/extdata/hdac_signatures.rds`), and the other genes come
 #' from the same ranked lists (genes beyond those get made-up ids `SIMG...`).
-#' Rows are the `n_module` module genes first, then the background genes;
-#' there is no symbol mapping offline, so `gene_symbol` equals `gene_id`.
+#' Rows are the `n_module` module genes first, then the background genes.
+#' `gene_symbol` equals `gene_id` (the row names), but the plots label these
+#' genes by their HGNC symbols, mapped once from Bioconductor's org.Hs.eg.db
+#' (`inst/extdata/gene_symbols.rds`; see [plot_graph()]).
 #'
 #' **Graph and mechanisms.** A shared Erdős–Rényi DAG over the module genes
 #' (`expected_edges` edges, oriented along a random order) is rewired per

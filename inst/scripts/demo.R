@@ -202,7 +202,11 @@ quiet_cycles({
              ggplot2::scale_x_log10(),
            sprintf("dose_response_%s.png", stem), width = 10, height = 6)
   save_png(plot_graph(fit, type = "heatmap"), sprintf("graph_%s.png", stem), width = 8, height = 7)
-  save_png(plot_graph(fit, type = "network"), sprintf("network_%s.png", stem), width = 8, height = 7)
+  # The network as a biologist reads it: parents above children, only the
+  # confident edges (P > 0.9, at most the 30 most probable), gene symbols.
+  save_png(plot_graph(fit, type = "network", layout = "layered", threshold = 0.9,
+                      max_edges = 30),
+           sprintf("network_%s.png", stem), width = 9, height = 8)
   save_png(plot_training(fit), sprintf("training_%s.png", stem))
 })
 

@@ -93,3 +93,87 @@ test_that("plot_graph() rejects bad input clearly", {
     plot_graph(fit, "network", layout = "spring")
   })
 })
+
+test_that("genes with a known Ensembl ID are labelled by symbol", {
+  known <- known_gene_symbols()
+  expect_gt(length(known), 5000L)
+  expect_true(all(grepl("^ENSG[0-9]{11}$", names(known))))
+  ids <- names(known)[1:3]
+  expect_identical(gene_labels(c(ids, "g9")), c(unname(known[1:3]), "g9"))
+  # versioned IDs too; FALSE keeps the names; labels by name or one per gene
+  expect_identical(gene_labels(paste0(ids[1], ".12")), unname(known[1]))
+  expect_identical(gene_labels(ids, FALSE), ids)
+  expect_identical(gene_labels(c("a", "b"), c(b = "B")), c("a", "B"))
+  expect_identical(gene_labels(c("a", "b"), c("x", "x")), c("x", "x 1"))
+  fit <- make_test_gim(d = 3)
+  fit$nodes <- ids
+  p <- plot_graph(fit, "network", layout = "layered")
+  expect_setequal(plot_layer_data(p, "GeomText")$label, unname(known[1:3]))
+  expect_identical(levels(plot_graph(fit)$data$col), unname(known[1:3]))
+  expect_setequal(plot_layer_data(plot_graph(fit, "network", labels = FALSE), "GeomText")$label,
+                  ids)
+  expect_snapshot(error = TRUE, plot_graph(fit, labels = 1:3))
+})
+
+test_that("the network draws at most max_edges edges, the most probable", {
+  fit <- make_test_gim(d = 4)
+  prob <- edge_probabilities(fit)
+  seg <- plot_layer_data(plot_graph(fit, "network", max_edges = 2), "GeomSegment")
+  expect_identical(nrow(seg), 2L)
+  expect_equal(sort(seg$alpha), 0.15 + 0.85 * sort(prob, decreasing = TRUE)[2:1])
+  p <- plot_graph(fit, "network", max_edges = 2, layout = "layered")
+  expect_match(p$labels$subtitle, "the 2 most probable of 4 edges")
+  expect_snapshot(error = TRUE, {
+    plot_graph(fit, max_edges = 0)
+    plot_graph(fit, isolated = NA)
+  })
+})
+
+test_that("the layered network sets genes without an edge aside, or leaves them out", {
+  fit <- make_test_gim(d = 4) # g1 -> g2 -> g3 -> g4, g1 -> g3; g4 has P < 0.95
+  p <- plot_graph(fit, "network", layout = "layered", threshold = 0.95)
+  nodes <- plot_layer_data(p, "GeomText")
+  # g1 -> g2 and g1 -> g3 stay: g1 on top, its children below, g4 aside at the bottom
+  expect_equal(nodes$y, c(1, 0, 0, -1))
+  expect_identical(nodes$colour[4], "grey50")
+  expect_match(p$labels$caption, "without a drawn edge")
+  p <- plot_graph(fit, "network", layout = "layered", threshold = 0.95, isolated = FALSE)
+  expect_identical(nrow(plot_layer_data(p, "GeomText")), 3L)
+  expect_plot_saves(p)
+  # no edge at all: every gene aside on one row
+  p <- plot_graph(fit, "network", layout = "layered", threshold = 0.999)
+  expect_equal(plot_layer_data(p, "GeomText")$y, rep(0, 4))
+  expect_plot_saves(p)
+})
+
+test_that("the layered layout keeps labels apart and arrows pointing down", {
+  # A layer of 8 genes wraps onto rows of at most 6; long names, fewer.
+  g <- matrix(0L, 9, 9, dimnames = list(paste0("g", 1:9), paste0("g", 1:9)))
+  g[1, 2:9] <- 1L
+  nodes <- layered_layout(g)
+  expect_identical(as.vector(table(nodes$y)), c(2L, 6L, 1L))
+  long <- g
+  dimnames(long) <- list(sprintf("ENSG%011d", 1:9), sprintf("ENSG%011d", 1:9))
+  expect_identical(as.vector(table(layered_layout(long)$y)), c(4L, 4L, 1L))
+  # Children follow their parents' order, so the edges do not cross.
+  chain <- matrix(0L, 4, 4, dimnames = list(c("a", "b", "c", "d"), c("a", "b", "c", "d")))
+  chain["a", "d"] <- 1L
+  chain["b", "c"] <- 1L
+  nodes <- layered_layout(chain)
+  expect_equal(nodes$x[nodes$node == "d"], -1)
+  expect_equal(nodes$x[nodes$node == "c"], 1)
+  # Edges against the order are dashed arcs; the others end below their start.
+  fit <- make_test_gim(d = 3)
+  edges <- rbind(c("g1", "g2"), c("g2", "g3"), c("g3", "g1"))
+  s <- matrix(-2, 3, 3, dimnames = list(fit$nodes, fit$nodes))
+  s[edges] <- c(2, 1.5, 1) # a cycle; g3 -> g1 the weakest
+  fit$graph_latent <- latent_from_scores(s)
+  p <- plot_graph(fit, "network", layout = "layered")
+  seg <- plot_layer_data(p, "GeomSegment")
+  expect_true(all(seg$yend < seg$y))
+  dashed <- p$layers[[which(vapply(p$layers, function(l) identical(l$aes_params$linetype, "dashed"),
+                                   logical(1)))]]
+  expect_identical(nrow(dashed$data), 1L)
+  expect_identical(c(dashed$data$from, dashed$data$to), c("g3", "g1"))
+  expect_plot_saves(p)
+})

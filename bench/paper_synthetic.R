@@ -206,7 +206,10 @@ control <- do.call(gim_control, c(extra_control, list(steps = steps, n_threads =
 control_label <- control_text(extra_control)
 control_file <- gsub("[^A-Za-z0-9_.+-]", "", control_text(extra_control, sep = "_", eq = "-"))
 if (nchar(control_file) > 80) {
-  control_file <- substr(tools::md5sum(textConnection(control_file)), 1, 12)
+  tag_path <- tempfile()
+  writeLines(control_file, tag_path)
+  control_file <- substr(unname(tools::md5sum(tag_path)), 1, 12)
+  unlink(tag_path)
 }
 if (!fit_only && !requireNamespace("pcalg", quietly = TRUE)) {
   stop("the baselines GIES and JCI-PC need the pcalg package", call. = FALSE)

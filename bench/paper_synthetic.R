@@ -654,10 +654,14 @@ print(graphs[c("setting", "seed", "gim_fit_s", "gies_s", "jci_pc_s", "mlp_fit_s"
                "w2_s", "mean_distance_s", "kde_nll_s")], row.names = FALSE, right = FALSE)
 
 if (length(metric_warnings)) {
-  tab <- sort(table(metric_warnings), decreasing = TRUE)
+  # One line per kind of warning: contexts and numbers of the message elided.
+  kinds <- gsub("\\s+", " ", metric_warnings)
+  kinds <- gsub("\"[^\"]*\": ", "", kinds)
+  kinds <- gsub("Marginal error [-+.0-9e]+", "Marginal error <x>", kinds)
+  tab <- sort(table(kinds), decreasing = TRUE)
   cat(sprintf("\n%d metric warning%s, by message:\n", length(metric_warnings),
               if (length(metric_warnings) > 1L) "s" else ""))
-  cat(sprintf("  %dx %s", as.integer(tab), substr(names(tab), 1, 200)), sep = "\n")
+  cat(sprintf("  %dx %s", as.integer(tab), substr(names(tab), 1, 240)), sep = "\n")
 }
 goals_csv <- file.path(out_dir, "paper_synthetic_goals.csv")
 summary_csv <- file.path(out_dir, "paper_synthetic_summary.csv")

@@ -654,13 +654,17 @@ print(graphs[c("setting", "seed", "gim_fit_s", "gies_s", "jci_pc_s", "mlp_fit_s"
                "w2_s", "mean_distance_s", "kde_nll_s")], row.names = FALSE, right = FALSE)
 
 if (length(metric_warnings)) {
-  # One line per kind of warning: contexts and numbers of the message elided.
-  kinds <- gsub("\\s+", " ", metric_warnings)
-  kinds <- gsub("\"[^\"]*\": ", "", kinds)
+  # One line per kind of warning: a warning of gim_evaluate() lists its
+  # contexts as "! <context>: <message>" items; counted item by item, with the
+  # context and the marginal error elided.
+  items <- unlist(strsplit(metric_warnings, "\n! ", fixed = TRUE))
+  items <- items[!grepl("^Some metrics warned", items)]
+  kinds <- gsub("\\s+", " ", items)
+  kinds <- gsub("^\"[^\"]*\": ", "", kinds)
   kinds <- gsub("Marginal error [-+.0-9e]+", "Marginal error <x>", kinds)
   tab <- sort(table(kinds), decreasing = TRUE)
-  cat(sprintf("\n%d metric warning%s, by message:\n", length(metric_warnings),
-              if (length(metric_warnings) > 1L) "s" else ""))
+  cat(sprintf("\n%d metric warning%s (context and metric), by message:\n", length(kinds),
+              if (length(kinds) > 1L) "s" else ""))
   cat(sprintf("  %dx %s", as.integer(tab), substr(names(tab), 1, 240)), sep = "\n")
 }
 goals_csv <- file.path(out_dir, "paper_synthetic_goals.csv")

@@ -655,16 +655,19 @@ print(graphs[c("setting", "seed", "gim_fit_s", "gies_s", "jci_pc_s", "mlp_fit_s"
 
 if (length(metric_warnings)) {
   # One line per kind of warning: a warning of gim_evaluate() lists its
-  # contexts as "! <context>: <message>" items; counted item by item, with the
-  # context and the marginal error elided.
+  # contexts as "! <contexts>: <message>" items; counted per context, with the
+  # contexts and the marginal error elided.
   items <- unlist(strsplit(metric_warnings, "\n! ", fixed = TRUE))
   items <- items[!grepl("^Some metrics warned", items)]
-  kinds <- gsub("\\s+", " ", items)
-  kinds <- gsub("^\"[^\"]*\": ", "", kinds)
+  items <- gsub("\\s+", " ", items)
+  lead <- regexpr("^(\"[^\"]*\"(, and |, | and )?)+: ", items)
+  prefix <- ifelse(lead > 0, substr(items, 1, lead + attr(lead, "match.length") - 1), "")
+  n_ctx <- pmax(1L, lengths(regmatches(prefix, gregexpr("\"[^\"]*\"", prefix))))
+  kinds <- ifelse(lead > 0, substring(items, lead + attr(lead, "match.length")), items)
   kinds <- gsub("Marginal error [-+.0-9e]+", "Marginal error <x>", kinds)
-  tab <- sort(table(kinds), decreasing = TRUE)
-  cat(sprintf("\n%d metric warning%s (context and metric), by message:\n", length(kinds),
-              if (length(kinds) > 1L) "s" else ""))
+  tab <- sort(tapply(n_ctx, kinds, sum), decreasing = TRUE)
+  cat(sprintf("\n%d metric warning%s (one per context and metric evaluation), by message:\n",
+              sum(tab), if (sum(tab) > 1) "s" else ""))
   cat(sprintf("  %dx %s", as.integer(tab), substr(names(tab), 1, 240)), sep = "\n")
 }
 goals_csv <- file.path(out_dir, "paper_synthetic_goals.csv")

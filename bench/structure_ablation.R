@@ -15,6 +15,12 @@
 # (out: PERTURBGIM_BENCH_OUT, default "bench-results/ablation").
 suppressPackageStartupMessages(library(perturbgim))
 options(width = 200)
+bench_dir <- local({
+  args <- commandArgs(trailingOnly = FALSE)
+  file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
+  if (length(file_arg)) dirname(normalizePath(file_arg)) else "bench"
+})
+source(file.path(bench_dir, "harness.R"))  # true_loglik()
 
 args <- commandArgs(trailingOnly = TRUE)
 kv <- strsplit(args, "=", fixed = TRUE)
@@ -88,33 +94,6 @@ fit <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
                init = if (init_truth) true_start())
 fit_s <- proc.time()[["elapsed"]] - t0
 saveRDS(fit, file.path(out_dir, sprintf("%s_%s_seed%d_fit.rds", tag, setting, seed)))
-
-# Per-cell log-density of the cells `x` (contexts `context`) under the true
-# SCM with the true interventions of each context.
-true_loglik <- function(truth, x, context) {
-  p <- truth$scm$parameters
-  g <- truth$scm$graph
-  d <- ncol(x)
-  sd <- exp(p$log_sd)
-  mean <- matrix(0, nrow(x), d)
-  for (j in seq_len(d)) {
-    if (truth$scm$mechanism == "linear") {
-      mean[, j] <- p$bias[j] + x %*% (g[, j] * p$weights[, j])
-    } else {
-      h <- sweep(x %*% (g[, j] * t(p$w1[, , j])), 2, p$b1[, j], `+`)
-      mean[, j] <- p$b2[j] + tanh(h) %*% p$w2[, j]
-    }
-  }
-  tg <- truth$targets[context, , drop = FALSE] == 1
-  sds <- matrix(sd, nrow(x), d, byrow = TRUE)
-  if (is.list(truth$psi)) {
-    mean[tg] <- truth$psi$mean[context, ][tg]
-    sds[tg] <- exp(truth$psi$log_sd[context, ][tg])
-  } else {
-    mean[tg] <- mean[tg] + truth$psi[context, ][tg]
-  }
-  rowSums(stats::dnorm(x, mean, sds, log = TRUE))
-}
 
 held <- fit$state$heldout_cells
 ll_true_held <- mean(true_loglik(bench$truth, tr$x[held, , drop = FALSE], tr$context[held]))

@@ -11,11 +11,15 @@
 # was torn apart. Per gene, so that one tolerance serves any number of
 # genes; log-likelihood differences do not depend on the units of `x`.
 # Returns `state` with the new coefficients and score, and whether it
-# updated them.
-lagrangian_update <- function(state, heldout, acyclicity, cyclic, d, control) {
+# updated them. Once the annealing of alpha is over (`annealed`), the
+# coefficients grow at every check while the graph is cyclic, converged or
+# not: a fit must end acyclic, and its mechanisms need the steps after that
+# to refit to the graph they will be used with.
+lagrangian_update <- function(state, heldout, acyclicity, cyclic, d, control,
+                              annealed = FALSE) {
   change <- (heldout - state$heldout) / d
   converged <- is.finite(change) && abs(change) < control$convergence_tol
-  updated <- converged && cyclic
+  updated <- (converged || annealed) && cyclic
   if (updated) {
     state$lambda <- state$lambda + state$mu * acyclicity
     state$mu <- 2 * state$mu

@@ -318,8 +318,10 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       last <- res$trace[nrow(res$trace), ]
       heldout <- heldout_loglik(design$heldout, res$par, settings, last, state$seed)
       cyclic <- !is_dag(point_graph(res$par, settings))
+      annealed <- control$steps > anneal_length(control) &&
+        res$step >= anneal_length(control)
       state <- lagrangian_update(state, heldout, last[["acyclicity"]], cyclic, settings$d,
-                                 control)$state
+                                 control, annealed)$state
       state$par <- res$par
       state$m <- res$m
       state$v <- res$v

@@ -36,3 +36,16 @@ test_that("the first check, with no previous score, never counts as converged", 
   out <- lagrangian_update(al_state(-10), NaN, 0.1, TRUE, 4, al_control(tol = 1e6))
   expect_false(out$updated)
 })
+
+test_that("after the annealing the coefficients grow at every check while the graph is cyclic", {
+  # Still changing fast: no update before the annealing ends, one after.
+  before <- lagrangian_update(al_state(-10), -9, 0.25, cyclic = TRUE, d = 4, al_control())
+  expect_false(before$updated)
+  after <- lagrangian_update(al_state(-10), -9, 0.25, cyclic = TRUE, d = 4, al_control(),
+                             annealed = TRUE)
+  expect_true(after$updated)
+  expect_equal(after$state$mu, 2 * al_state(-10)$mu)
+  # An acyclic graph needs no update either way.
+  expect_false(lagrangian_update(al_state(-10), -9, 0.25, cyclic = FALSE, d = 4, al_control(),
+                                 annealed = TRUE)$updated)
+})

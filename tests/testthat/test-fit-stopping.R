@@ -20,10 +20,17 @@ test_that("early_stop_update() stops after `stop_patience` flat checks with an a
   s <- run(s, 500L, -9.47, FALSE)          # 0.0075 per gene: not an improvement
   expect_equal(s$best_step, 400L)
   expect_false(s$done)                     # one flat check of two
-  s <- run(s, 600L, -9.6, TRUE)            # flat long enough, but cyclic
+  s <- run(s, 600L, -9.6, FALSE)
+  expect_true(s$done)                      # flat for two checks
+  # A cyclic graph resets the record: counting starts again once acyclic.
+  s <- run(s, 700L, -5, TRUE)
   expect_false(s$done)
-  s <- run(s, 700L, -9.6, FALSE)
-  expect_true(s$done)
+  expect_null(s$best_heldout)
+  s <- run(s, 800L, -9.6, FALSE)
+  expect_equal(s$best_step, 800L)
+  s <- run(s, 900L, -9.6, FALSE)
+  expect_false(s$done)
+  expect_true(run(s, 1000L, -9.6, FALSE)$done)
   # Without stop_patience the rule never fires.
   control$stop_patience <- NULL
   expect_false(run(s, 5000L, -9.6, FALSE)$done)

@@ -55,3 +55,24 @@ expect_gradient_close <- function(analytic, numeric, tol = 1e-5) {
   scale <- pmax(1, abs(numeric))
   expect_lt(max(abs(analytic - numeric) / scale), tol)
 }
+
+# The relaxed estimator's gradients against central differences: Z and phi
+# (`relaxed_blocks`) through the relaxed objective, theta through the same
+# objective with the discrete graphs, as the engine differentiates them.
+expect_relaxed_gradients <- function(pr, relaxed_blocks = c("graph_latent", "phi")) {
+  at <- engine_eval(pr)
+  expect_identical(at$status, "")
+  idx <- engine_block_index(pr)
+  spread <- function(e, n) e[unique(round(seq(1, length(e), length.out = min(length(e), n))))]
+  j_relaxed <- function(p) engine_eval(pr, p)$objective
+  for (block in relaxed_blocks) {
+    e <- spread(idx[[block]], 25)
+    expect_gradient_close(at$gradient[e], central_difference(j_relaxed, pr$par, e))
+  }
+  j_hard <- function(p) {
+    o <- engine_eval(pr, p)
+    o$objective - o$loglik_relaxed + o$loglik
+  }
+  e <- spread(idx[["theta"]], 30)
+  expect_gradient_close(at$gradient[e], central_difference(j_hard, pr$par, e))
+}

@@ -12,25 +12,7 @@ for (r in seq_len(nrow(settings_grid))) {
   intv <- settings_grid$intervention[r]
 
   test_that(paste("relaxed-graph gradients match finite differences:", mech, intv), {
-    pr <- engine_problem(mech, intv, "relaxed")
-    at <- engine_eval(pr)
-    expect_identical(at$status, "")
-    idx <- engine_block_index(pr)
-    # Z and phi: gradient of the relaxed objective.
-    j_relaxed <- function(p) engine_eval(pr, p)$objective
-    for (block in c("graph_latent", "phi")) {
-      e <- idx[[block]]
-      e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 25))))]
-      expect_gradient_close(at$gradient[e], central_difference(j_relaxed, pr$par, e))
-    }
-    # theta: gradient of the same objective with discrete graphs.
-    j_hard <- function(p) {
-      o <- engine_eval(pr, p)
-      o$objective - o$loglik_relaxed + o$loglik
-    }
-    e <- idx[["theta"]]
-    e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 30))))]
-    expect_gradient_close(at$gradient[e], central_difference(j_hard, pr$par, e))
+    expect_relaxed_gradients(engine_problem(mech, intv, "relaxed"))
   })
 
   test_that(paste("straight-through gradients match finite differences:", mech, intv), {
@@ -123,19 +105,7 @@ test_that("the masked weight prior's gradients match finite differences", {
   for (mech in c("linear", "mlp")) {
     pr <- engine_problem(mech, "hard", "relaxed")
     pr$settings$weight_prior <- 2  # masked
-    at <- engine_eval(pr)
-    expect_identical(at$status, "")
-    idx <- engine_block_index(pr)
-    j_relaxed <- function(p) engine_eval(pr, p)$objective
-    e <- idx[["graph_latent"]]
-    expect_gradient_close(at$gradient[e], central_difference(j_relaxed, pr$par, e))
-    j_hard <- function(p) {
-      o <- engine_eval(pr, p)
-      o$objective - o$loglik_relaxed + o$loglik
-    }
-    e <- idx[["theta"]]
-    e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 30))))]
-    expect_gradient_close(at$gradient[e], central_difference(j_hard, pr$par, e))
+    expect_relaxed_gradients(pr, "graph_latent")
   }
 })
 

@@ -136,6 +136,9 @@
 #'   covers: `"all"` (every one of the `d x d` linear weights or MLP
 #'   first-layer weights) or `"masked"` (each edge's weights in proportion to
 #'   the edge's probability, `E_G[log p(theta | G)]`; see Details).
+#' @param graph_samples `"raw"` (the paper's graph samples, possibly
+#'   cyclic) or `"dag"` (each sample made acyclic before the likelihood sees
+#'   it; see Details).
 #' @param latent_init_sd Standard deviation of the initial entries of `Z`.
 #' @param standardise Fit the model to genes centred and scaled to unit
 #'   variance (`"linear"` and `"mlp"` mechanisms; see Details). Predictions,

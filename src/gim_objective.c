@@ -416,15 +416,15 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
     void *(*alloc)(size_t) = s->alloc;
     double *G = alloc(sizeof(double) * dd);
     latent_scores(s, L, par, G);
+    double *score = NULL;
     if (s->graph_samples == GIM_SAMPLES_DAG) {      /* the point estimate made a DAG too */
-        double *z = alloc(sizeof(double) * dd);
-        memcpy(z, G, sizeof(double) * dd);
-        for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
-        gim_project_dag(G, z, d, alloc(sizeof(gim_edge) * dd),
-                        alloc(sizeof(uint64_t) * gim_dag_scratch_words(d)));
-    } else {
-        for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
+        score = alloc(sizeof(double) * dd);
+        memcpy(score, G, sizeof(double) * dd);
     }
+    for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
+    if (score)
+        gim_project_dag(G, score, d, alloc(sizeof(gim_edge) * dd),
+                        alloc(sizeof(uint64_t) * gim_dag_scratch_words(d)));
     double *ti = alloc(sizeof(double) * (Kd ? Kd : 1));
     double *ps[3] = { NULL, NULL, NULL };
     for (int q = 0; q < s->n_psi; q++) ps[q] = alloc(sizeof(double) * (Kd ? Kd : 1));

@@ -179,6 +179,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
                         prior_var_z = NULL, prior_var_theta = 0.1,
                         prior_var_sigma = 4, prior_var_phi = 0.1,
                         weight_prior = c("all", "masked"), graph_samples = c("raw", "dag"),
+                        acyclicity = c("penalty", "order"),
                         latent_init_sd = 1,
                         standardise = FALSE,
                         psi_sd = 0.1,
@@ -191,6 +192,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
   graph_gradient <- arg_match_checked(graph_gradient)
   weight_prior <- arg_match_checked(weight_prior)
   graph_samples <- arg_match_checked(graph_samples)
+  acyclicity <- arg_match_checked(acyclicity)
   nonneg <- function(v, arg) {
     if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) || v < 0) {
       cli::cli_abort("{.arg {arg}} must be a single number >= 0, not {describe_value(v)}.",
@@ -239,6 +241,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
     prior_var_phi = check_positive_number(prior_var_phi, "prior_var_phi"),
     weight_prior = weight_prior,
     graph_samples = graph_samples,
+    acyclicity = acyclicity,
     latent_init_sd = check_positive_number(latent_init_sd, "latent_init_sd"),
     standardise = check_flag(standardise, "standardise"),
     psi_sd = nonneg(psi_sd, "psi_sd"),
@@ -288,6 +291,7 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     var_sigma = control$prior_var_sigma, var_phi = control$prior_var_phi,
     weight_prior = engine_code("weight_prior", control$weight_prior %||% "all") + 0,
     graph_samples = engine_code("graph_samples", control$graph_samples %||% "raw") + 0,
+    acyclicity = engine_code("acyclicity", control$acyclicity %||% "penalty") + 0,
     power_iterations = control$power_iterations + 0,
     # Single-precision screening of Monte Carlo samples; the same results
     # to the bit (src/gim_screen.c). 0 only in the tests that check that.

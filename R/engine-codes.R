@@ -13,7 +13,8 @@ engine_codes <- list(
   graph_gradient = c("straight_through", "relaxed"),
   beta_I_schedule = c("constant", "cosine"),
   weight_prior = c("all", "masked"),
-  graph_samples = c("raw", "dag")
+  graph_samples = c("raw", "dag"),
+  acyclicity = c("penalty", "order")
 )
 
 # The integer code of `value` in the table `kind`.

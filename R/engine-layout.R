@@ -7,12 +7,16 @@ psi_parameter_names <- function(mechanism, intervention) {
   c("mean", "log_sd", if (mechanism == "zilognormal") "zero_logit")
 }
 
-# Blocks in storage order: name path and dimensions.
-engine_blocks <- function(mechanism, intervention, d, k, H, sizes) {
+# Blocks in storage order: name path and dimensions. With acyclicity =
+# "order" the latent graph also has one potential per gene.
+engine_blocks <- function(mechanism, intervention, d, k, H, sizes, acyclicity = "penalty") {
   blocks <- list(
     list(path = c("graph_latent", "u"), dim = c(d, k)),
     list(path = c("graph_latent", "v"), dim = c(d, k))
   )
+  if (acyclicity == "order") {
+    blocks <- c(blocks, list(list(path = c("graph_latent", "order"), dim = d)))
+  }
   theta <- if (mechanism == "linear") {
     list(list("weights", c(d, d)), list("bias", d))
   } else {
@@ -51,7 +55,8 @@ engine_offsets <- function(blocks) {
 # pg_gim_layout), in the names of engine_offsets().
 engine_c_offsets <- function(settings) {
   lay <- .Call(pg_gim_layout, settings)
-  c_name <- c(u = "graph_latent/u", v = "graph_latent/v", w = "theta/weights",
+  c_name <- c(u = "graph_latent/u", v = "graph_latent/v", order = "graph_latent/order",
+              w = "theta/weights",
               b = "theta/bias")
   nm <- names(lay$offsets)
   off <- stats::setNames(lay$offsets,
@@ -117,6 +122,7 @@ unflatten_parameters <- function(par, blocks, nodes) {
 
 name_model_parameters <- function(out, nodes) {
   rownames(out$graph_latent$u) <- rownames(out$graph_latent$v) <- nodes
+  if (!is.null(out$graph_latent$order)) names(out$graph_latent$order) <- nodes
   th <- out$theta
   for (nm in intersect(c("bias", "log_sd", "zero_logit", "b2"), names(th))) names(th[[nm]]) <- nodes
   if (!is.null(th$weights)) dimnames(th$weights) <- list(nodes, nodes)
@@ -139,7 +145,8 @@ flatten_parameters <- function(parts, blocks) {
   }), use.names = FALSE)
 }
 
-# Initialisation of SPEC section 2: Z ~ N(0, 1); linear weights N(0, 0.1);
+# Initialisation of SPEC section 2: Z ~ N(0, 1) (node potentials 0: every
+# order equally likely, and no random draws); linear weights N(0, 0.1);
 # MLP and net weights Glorot normal; log-sd 0. Departure (documented in
 # ?gim_control): mechanism output biases start at each gene's mean (of log x
 # over positive cells, and the zero fraction's logit, for zilognormal), so
@@ -148,6 +155,7 @@ init_parameters <- function(blocks, x, mechanism, nodes, latent_sd = 1) {
   par <- lapply(blocks, function(b) {
     p <- b$path
     n <- prod(b$dim)
+    if (identical(p, c("graph_latent", "order"))) return(numeric(n))
     if (p[1] == "graph_latent") return(stats::rnorm(n, sd = latent_sd))
     if (p[1] == "theta") {
       return(switch(p[2],

@@ -265,7 +265,8 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   d <- length(nodes)
   p <- ncol(design$features)
   settings <- engine_settings(control, mechanism, intervention, d, p)
-  blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
+  blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes,
+                          control$acyclicity %||% "penalty")
   check_engine_layout(blocks, settings)
   state <- if (is.null(init)) {
     # Gene means for the output biases: all training cells, or a minibatch.
@@ -399,13 +400,16 @@ stop_nonfinite <- function(term, step, call = rlang::caller_env()) {
                  class = "perturbgim_nonfinite", call = call)
 }
 
-# G* = 1[u_i . v_j > 0] from a flat parameter vector.
+# G* (the sign of edge_scores()) from a flat parameter vector.
 point_graph <- function(par, settings) {
   d <- settings$d
   k <- settings$k
-  u <- matrix(par[seq_len(d * k)], d, k)
-  v <- matrix(par[d * k + seq_len(d * k)], d, k)
-  g <- (u %*% t(v) > 0) * 1L
+  lat <- list(u = matrix(par[seq_len(d * k)], d, k),
+              v = matrix(par[d * k + seq_len(d * k)], d, k))
+  if (settings$acyclicity == engine_code("acyclicity", "order")) {
+    lat$order <- par[2 * d * k + seq_len(d)]
+  }
+  g <- (latent_edge_scores(lat) > 0) * 1L
   diag(g) <- 0L
   g
 }

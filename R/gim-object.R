@@ -72,6 +72,11 @@ validate_gim <- function(fit, arg = rlang::caller_arg(fit),
     cli::cli_abort("{.arg {arg}$graph_latent} must hold two {d} x k matrices {.field u} and {.field v} of finite numbers.",
                    call = call)
   }
+  if (!is.null(lat$order) && (!is.numeric(lat$order) || length(lat$order) != d ||
+                               any(!is.finite(lat$order)))) {
+    cli::cli_abort("{.arg {arg}$graph_latent$order} must hold {d} finite node potentials.",
+                   call = call)
+  }
   if (!is.numeric(fit$alpha) || length(fit$alpha) != 1L ||
       !is.finite(fit$alpha) || fit$alpha <= 0) {
     cli::cli_abort("{.arg {arg}$alpha} must be a single positive number.",

@@ -49,7 +49,9 @@
 #' @export
 edge_probabilities <- function(fit) {
   validate_gim(fit)
-  prob <- stats::plogis(fit$alpha * edge_scores(fit))
+  lat <- fit$graph_latent
+  prob <- stats::plogis(fit$alpha * latent_products(lat, fit$nodes))
+  if (!is.null(lat$order)) prob <- prob * stats::plogis(fit$alpha * order_gaps(lat$order))
   diag(prob) <- 0
   prob
 }
@@ -71,12 +73,24 @@ causal_graph <- function(fit) {
   est$graph
 }
 
-# u v^T with the variables as dimnames; edge probabilities and G* both come
-# from it (their callers handle the diagonal).
-edge_scores <- function(fit) {
-  lat <- fit$graph_latent
+# u v^T with the variables as dimnames.
+latent_products <- function(lat, nodes = NULL) {
   s <- lat$u %*% t(lat$v)
-  dimnames(s) <- list(fit$nodes, fit$nodes)
+  if (!is.null(nodes)) dimnames(s) <- list(nodes, nodes)
+  s
+}
+
+# p_j - p_i for node potentials p: positive when i comes before j.
+order_gaps <- function(order) outer(-order, order, `+`)
+
+# The score whose sign is G* (their callers handle the diagonal): u_i . v_j,
+# or with node potentials the smaller of it and the order gap, so that an
+# edge must also follow the order (and G* is a DAG).
+edge_scores <- function(fit) latent_edge_scores(fit$graph_latent, fit$nodes)
+
+latent_edge_scores <- function(lat, nodes = NULL) {
+  s <- latent_products(lat, nodes)
+  if (!is.null(lat$order)) s <- pmin(s, order_gaps(lat$order))
   s
 }
 

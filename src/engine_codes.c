@@ -25,6 +25,10 @@ static const code_entry graph_samples[] = {
     {"raw", GIM_SAMPLES_RAW}, {"dag", GIM_SAMPLES_DAG}, {NULL, 0}
 };
 
+static const code_entry acyclicity[] = {
+    {"penalty", GIM_ACYCLIC_PENALTY}, {"order", GIM_ACYCLIC_ORDER}, {NULL, 0}
+};
+
 static SEXP named_codes(const code_entry *e)
 {
     int n = 0;
@@ -43,11 +47,12 @@ static SEXP named_codes(const code_entry *e)
 SEXP pg_engine_codes(void)
 {
     const char *names[] = { "mechanism", "intervention", "graph_gradient",
-                            "beta_I_schedule", "weight_prior", "graph_samples", "" };
+                            "beta_I_schedule", "weight_prior", "graph_samples", "acyclicity",
+                            "" };
     const code_entry *tables[] = { mechanism, intervention, graph_gradient,
-                                   beta_I_schedule, weight_prior, graph_samples };
+                                   beta_I_schedule, weight_prior, graph_samples, acyclicity };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
-    for (int i = 0; i < 6; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
+    for (int i = 0; i < 7; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
     UNPROTECT(1);
     return out;
 }

@@ -31,4 +31,10 @@ enum { GIM_PRIOR_ALL = 1, GIM_PRIOR_MASKED = 2 };
 enum { GIM_SAMPLES_RAW = 1, GIM_SAMPLES_DAG = 2 };
 #define GIM_SAMPLES_LAST GIM_SAMPLES_DAG
 
+/* How the graph is kept acyclic: the NO-BEARS penalty with an augmented
+ * Lagrangian (the paper's), or by construction, every edge following a
+ * learned order of the genes (node potentials; gim_objective.c). */
+enum { GIM_ACYCLIC_PENALTY = 1, GIM_ACYCLIC_ORDER = 2 };
+#define GIM_ACYCLIC_LAST GIM_ACYCLIC_ORDER
+
 #endif

@@ -105,6 +105,7 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->var_phi = setting_num(settings, "var_phi");
     s->weight_prior = setting_int(settings, "weight_prior", GIM_PRIOR_ALL, GIM_PRIOR_LAST);
     s->graph_samples = setting_int(settings, "graph_samples", GIM_SAMPLES_RAW, GIM_SAMPLES_LAST);
+    s->acyclicity = setting_int(settings, "acyclicity", GIM_ACYCLIC_PENALTY, GIM_ACYCLIC_LAST);
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
@@ -280,18 +281,19 @@ SEXP pg_gim_layout(SEXP settings)
     read_settings(settings, &s);
     gim_layout_make(&s, &L);
     int mlp = s.mechanism != GIM_LINEAR, zi = s.mechanism == GIM_ZILOGNORMAL;
-    const char *fields[] = { "u", "v", mlp ? "w1" : "w", mlp ? "b1" : "b", "w2", "b2",
-                             "log_sd", "zero_logit" };
-    size_t where[] = { L.u, L.v, mlp ? L.w1 : L.w, mlp ? L.b1 : L.b, L.w2, L.b2,
+    int ord = s.acyclicity == GIM_ACYCLIC_ORDER;
+    const char *fields[] = { "u", "v", "order", mlp ? "w1" : "w", mlp ? "b1" : "b", "w2",
+                             "b2", "log_sd", "zero_logit" };
+    size_t where[] = { L.u, L.v, L.order, mlp ? L.w1 : L.w, mlp ? L.b1 : L.b, L.w2, L.b2,
                        L.log_sd, L.zero_logit };
-    int use[] = { 1, 1, 1, 1, mlp, mlp, 1, zi };
+    int use[] = { 1, 1, ord, 1, 1, mlp, mlp, 1, zi };
     int n = 0;
-    for (int f = 0; f < 8; f++) n += use[f];
+    for (int f = 0; f < 9; f++) n += use[f];
     const char *names[] = { "offsets", "net_w", "net_b", "theta", "phi", "total", "" };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP off = PROTECT(Rf_allocVector(REALSXP, n));
     SEXP off_names = PROTECT(Rf_allocVector(STRSXP, n));
-    for (int f = 0, i = 0; f < 8; f++) {
+    for (int f = 0, i = 0; f < 9; f++) {
         if (!use[f]) continue;
         REAL(off)[i] = (double) where[f];
         SET_STRING_ELT(off_names, i++, Rf_mkChar(fields[f]));

@@ -28,6 +28,7 @@ typedef struct {
     double var_z, var_theta, var_sigma, var_phi;
     int weight_prior;             /* GIM_PRIOR_ALL or GIM_PRIOR_MASKED (gim_objective.c) */
     int graph_samples;            /* GIM_SAMPLES_RAW or GIM_SAMPLES_DAG (gim_dag.c) */
+    int acyclicity;               /* GIM_ACYCLIC_PENALTY or GIM_ACYCLIC_ORDER */
     int power_iter;
     int screen;                   /* single-precision screening of samples (gim_screen.c) */
     int n_threads;
@@ -37,6 +38,7 @@ typedef struct {
 /* Offsets into the flat parameter vector. */
 typedef struct {
     size_t u, v;                  /* d x k each */
+    size_t order;                 /* d node potentials (GIM_ACYCLIC_ORDER only) */
     size_t theta;                 /* start of the mechanism block */
     size_t w, b;                  /* linear: d x d weights, d bias */
     size_t w1, b1, w2, b2;        /* mlp: H x d x d, H x d, H x d, d */

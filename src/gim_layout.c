@@ -12,6 +12,7 @@ void gim_layout_make(const gim_settings *s, gim_layout *L)
     memset(L, 0, sizeof *L);
     L->u = o; o += d * k;
     L->v = o; o += d * k;
+    if (s->acyclicity == GIM_ACYCLIC_ORDER) { L->order = o; o += d; }
     L->theta = o;
     if (s->mechanism == GIM_LINEAR) {
         L->w = o; o += d * d;

@@ -68,11 +68,13 @@ static double log_prior(const gim_settings *s, const gim_layout *L, const double
  * |theta_ij|^2 / (2 var_theta) (constants dropped), as in DiBS and BaCaDI:
  * an edge's weights are pulled to 0 only as far as the edge is believed in,
  * so the weights of an absent edge keep the value the likelihood last gave
- * them, and with it the gradient that can bring the edge back. Adds
- * d/d theta to grad and d/d logit to dlogit; returns the term. */
+ * them, and with it the gradient that can bring the edge back. With node
+ * potentials P(G_ij) = sigmoid(logit) sigmoid(gate) (gate NULL: 1). Adds
+ * d/d theta to grad and d/d logit (d/d gate) to dlogit (dgate); returns the
+ * term. */
 static double masked_weight_prior(const gim_settings *s, const gim_layout *L,
-                                  const double *par, const double *logit, double *grad,
-                                  double *dlogit)
+                                  const double *par, const double *logit, const double *gate,
+                                  double *grad, double *dlogit, double *dgate)
 {
     int d = s->d;
     size_t w_start, per_edge;
@@ -82,14 +84,16 @@ static double masked_weight_prior(const gim_settings *s, const gim_layout *L,
         if (e % (d + 1) == 0) continue;         /* self-loops are never used */
         const double *w = par + w_start + per_edge * e;
         double *gw = grad + w_start + per_edge * e;
-        double pe = pg_sigmoid(logit[e]), sq = 0.0;
+        double pe = pg_sigmoid(logit[e]), po = gate ? pg_sigmoid(gate[e]) : 1.0;
+        double prob = pe * po, sq = 0.0;
         for (size_t h = 0; h < per_edge; h++) {
             sq += w[h] * w[h];
-            gw[h] -= pe * w[h] / s->var_theta;
+            gw[h] -= prob * w[h] / s->var_theta;
         }
         sq /= 2.0 * s->var_theta;
-        lp -= pe * sq;
-        dlogit[e] -= sq * pe * (1.0 - pe);
+        lp -= prob * sq;
+        dlogit[e] -= sq * pe * (1.0 - pe) * po;
+        if (gate) dgate[e] -= sq * pe * po * (1.0 - po);
     }
     return lp;
 }
@@ -182,6 +186,79 @@ static void project_samples(const double *logit, int d, int M, uint64_t key, int
     }
 }
 
+/* acyclicity = "order": gene i has a potential p_i, and edge i -> j can be
+ * present only if i comes before j in the order of the potentials. Each
+ * sample m draws an order from p by Gumbel noise, q_i = alpha p_i + G_i
+ * (Plackett-Luce), so every discrete sample is a DAG, and the pairwise
+ * probability that i precedes j is sigmoid(alpha (p_j - p_i)), the
+ * difference of two Gumbels being logistic. The edge's probability is
+ * sigmoid(logit_ij) sigmoid(gate_ij), gate_ij = alpha (p_j - p_i); the
+ * relaxed sample is the relaxed edge times sigmoid(tau (q_j - q_i)).
+ * No acyclicity penalty is needed, and a point estimate (both factors
+ * above 1/2) follows the order of the potentials, so it is a DAG too. */
+static void gate_logits(const gim_settings *s, const gim_layout *L, const double *par,
+                        double *gate)
+{
+    int d = s->d;
+    const double *p = par + L->order;
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) gate[i + (size_t) d * j] = s->alpha * (p[j] - p[i]);
+}
+
+/* Noisy potentials q (M x d, stream key_o), then each sample's edges
+ * against i before j: hard edges kept only in that order, relaxed edges
+ * multiplied by the relaxed gate. */
+static void sample_orders(const gim_settings *s, const gim_layout *L, const double *par,
+                          uint64_t key_o, double *q, double *soft, double *hard)
+{
+    int d = s->d, M = s->M;
+    size_t dd = (size_t) d * d;
+    const double *p = par + L->order;
+    #pragma omp parallel for num_threads(s->n_threads) schedule(static)
+    for (int m = 0; m < M; m++) {
+        double *qm = q + (size_t) m * d;
+        for (int i = 0; i < d; i++)
+            qm[i] = s->alpha * p[i] - gim_log(-gim_log(gim_unif(key_o, (size_t) m * d + i)));
+        double *so = soft + (size_t) m * dd, *ha = hard + (size_t) m * dd;
+        for (int j = 0; j < d; j++)
+            for (int i = 0; i < d; i++) {
+                size_t e = i + (size_t) d * j;
+                so[e] *= gim_sigmoid(s->tau * (qm[j] - qm[i]));
+                if (!(qm[i] < qm[j])) ha[e] = 0.0;
+            }
+    }
+}
+
+/* The graph samples' gradient dg back to the edge logits and the gate
+ * log-odds, plus the graph sparsity -beta_M sum P(G_ij); the relaxed edge
+ * is recomputed from its noise (key_g) rather than stored. Returns sum P. */
+static double order_backward(const gim_settings *s, const double *logit, const double *gate,
+                             const double *q, const double *dg, uint64_t key_g,
+                             double *dlogit, double *dgate)
+{
+    int d = s->d, M = s->M;
+    size_t dd = (size_t) d * d;
+    double tau = s->tau, sparsity = 0.0;
+    for (int j = 0; j < d; j++)
+        for (int i = 0; i < d; i++) {
+            size_t e = i + (size_t) d * j;
+            if (i == j) { dlogit[e] = dgate[e] = 0.0; continue; }
+            double acc_l = 0.0, acc_o = 0.0;
+            for (int m = 0; m < M; m++) {
+                double se = gim_sigmoid(tau * (logit[e] + gim_logistic(key_g, (size_t) m * dd + e)));
+                const double *qm = q + (size_t) m * d;
+                double sg = gim_sigmoid(tau * (qm[j] - qm[i])), g = dg[(size_t) m * dd + e];
+                acc_l += g * tau * se * (1.0 - se) * sg;
+                acc_o += g * tau * se * sg * (1.0 - sg);
+            }
+            double pe = pg_sigmoid(logit[e]), po = pg_sigmoid(gate[e]);
+            sparsity += pe * po;
+            dlogit[e] = acc_l - s->beta_M * pe * (1.0 - pe) * po;
+            dgate[e] = acc_o - s->beta_M * pe * po * (1.0 - po);
+        }
+    return sparsity;
+}
+
 /* Relaxed target samples sigmoid(tau (T + L)) and intervention parameters
  * psi + psi_sd N(0, 1) for every sample m and (context, gene) e; T and Pt
  * are in (context, gene) order. Normals come in Box-Muller pairs: psi
@@ -269,6 +346,14 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     double *soft = alloc(sizeof(double) * M * dd), *hard = alloc(sizeof(double) * M * dd);
     uint64_t key_g = gim_key(seed, step, 1);
     sample_graphs(logit, d, M, s->tau, key_g, nth, soft, hard);
+    int ordered = s->acyclicity == GIM_ACYCLIC_ORDER;
+    double *gate = NULL, *q = NULL;
+    if (ordered) {
+        gate = alloc(sizeof(double) * dd);
+        q = alloc(sizeof(double) * (size_t) M * d);
+        gate_logits(s, L, par, gate);
+        sample_orders(s, L, par, gim_key(seed, step, 5), q, soft, hard);
+    }
     if (s->graph_samples == GIM_SAMPLES_DAG) project_samples(logit, d, M, key_g, nth, hard, alloc);
     const double *g_hard = hard, *g_soft = soft;
     if (dbg && dbg->graph_override) g_hard = g_soft = dbg->graph_override;
@@ -361,8 +446,12 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     if (dbg && dbg->dgraph) memcpy(dbg->dgraph, dg, sizeof(double) * M * dd);
 
     /* Graph values -> edge logits -> Z, plus the closed-form graph sparsity. */
-    double *dlogit = alloc(sizeof(double) * dd), sparsity_g = 0.0;
-    for (size_t e = 0; e < dd; e++) {
+    double *dlogit = alloc(sizeof(double) * dd), *dgate = NULL, sparsity_g = 0.0;
+    if (ordered) {
+        dgate = alloc(sizeof(double) * dd);
+        sparsity_g = order_backward(s, logit, gate, q, dg, key_g, dlogit, dgate);
+    }
+    for (size_t e = 0; e < dd && !ordered; e++) {
         if (e % (d + 1) == 0) { dlogit[e] = 0.0; continue; }
         double acc = 0.0;
         for (int m = 0; m < M; m++) {
@@ -374,7 +463,16 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
         dlogit[e] = acc - s->beta_M * pe * (1.0 - pe);
     }
     double weight_lp = s->weight_prior == GIM_PRIOR_MASKED ?
-        masked_weight_prior(s, L, par, logit, grad, dlogit) : 0.0;
+        masked_weight_prior(s, L, par, logit, gate, grad, dlogit, dgate) : 0.0;
+    if (ordered) {
+        double *gp = grad + L->order;
+        for (int j = 0; j < d; j++)
+            for (int i = 0; i < d; i++) {
+                double a = s->alpha * dgate[i + (size_t) d * j];
+                gp[j] += a;
+                gp[i] -= a;
+            }
+    }
     double *gU = grad + L->u, *gV = grad + L->v;
     for (int c = 0; c < kz; c++)
         for (int j = 0; j < d; j++)
@@ -422,6 +520,11 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
         memcpy(score, G, sizeof(double) * dd);
     }
     for (size_t e = 0; e < dd; e++) G[e] = G[e] > 0.0 ? 1.0 : 0.0;
+    if (s->acyclicity == GIM_ACYCLIC_ORDER) {       /* and in the order of the potentials */
+        const double *p = par + L->order;
+        for (int j = 0; j < d; j++)
+            for (int i = 0; i < d; i++) if (!(p[i] < p[j])) G[i + (size_t) d * j] = 0.0;
+    }
     if (score)
         gim_project_dag(G, score, d, alloc(sizeof(gim_edge) * dd),
                         alloc(sizeof(uint64_t) * gim_dag_scratch_words(d)));

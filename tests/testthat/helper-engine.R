@@ -4,7 +4,7 @@
 # tiles of 8 or 16 cells of a context, 4 hidden units).
 engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
                            d = 4L, n_mc = 3L, seed = 11, n_per = c(6L, 5L, 7L, 9L),
-                           hidden = 2L) {
+                           hidden = 2L, acyclicity = "penalty") {
   withr::local_seed(seed)
   contexts <- c("a", "b", "c", "obs")
   context <- rep(contexts, n_per)
@@ -20,11 +20,12 @@ engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
                          lambda_init = 0.4, mu_init = 0.3, graph_gradient = graph_gradient,
                          # alpha = 1 keeps the relaxed graphs far from 0/1, where power
                          # iteration converges and the NO-BEARS gradient is exact.
-                         alpha = 1, alpha_start = NULL,
+                         alpha = 1, alpha_start = NULL, acyclicity = acyclicity,
                          n_threads = 1L)
   design <- training_design(x, context, features, control)
   settings <- engine_settings(control, mechanism, intervention, d, ncol(features))
-  blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes)
+  blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes,
+                          acyclicity)
   par <- init_parameters(blocks, design$train$x, mechanism, colnames(x))
   # Move off the initial values so that no gradient is trivially zero.
   par <- par + stats::rnorm(length(par), sd = 0.3)

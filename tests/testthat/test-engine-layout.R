@@ -2,16 +2,19 @@ test_that("R's parameter blocks and C's layout agree field by field", {
   for (mechanism in engine_codes$mechanism) {
     for (intervention in engine_codes$intervention) {
       for (hidden in list(3L, c(4L, 2L), integer(0))) {
-        control <- gim_control(gim_hidden = if (length(hidden)) hidden else 3L,
-                               latent_dim = 2, mechanism_hidden = 3L)
-        if (!length(hidden)) control$gim_hidden <- integer(0)
-        settings <- engine_settings(control, mechanism, intervention, d = 5, p = 3)
-        blocks <- engine_blocks(mechanism, intervention, 5, settings$k, settings$H,
-                                settings$sizes)
-        r <- engine_offsets(blocks)
-        expect_identical(engine_c_offsets(settings), r)
-        expect_identical(r[["total"]], engine_length(blocks))
-        expect_true(check_engine_layout(blocks, settings))
+        for (acyclicity in engine_codes$acyclicity) {
+          control <- gim_control(gim_hidden = if (length(hidden)) hidden else 3L,
+                                 latent_dim = 2, mechanism_hidden = 3L,
+                                 acyclicity = acyclicity)
+          if (!length(hidden)) control$gim_hidden <- integer(0)
+          settings <- engine_settings(control, mechanism, intervention, d = 5, p = 3)
+          blocks <- engine_blocks(mechanism, intervention, 5, settings$k, settings$H,
+                                  settings$sizes, acyclicity)
+          r <- engine_offsets(blocks)
+          expect_identical(engine_c_offsets(settings), r)
+          expect_identical(r[["total"]], engine_length(blocks))
+          expect_true(check_engine_layout(blocks, settings))
+        }
       }
     }
   }

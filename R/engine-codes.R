@@ -11,7 +11,7 @@ engine_codes <- list(
   mechanism = c("linear", "mlp", "zilognormal"),
   intervention = c("hard", "shift"),
   graph_gradient = c("straight_through", "relaxed"),
-  beta_I_schedule = c("constant", "cosine"),
+  beta_I_schedule = c("constant", "cosine", "decreasing"),
   weight_prior = c("all", "masked"),
   graph_samples = c("raw", "dag"),
   acyclicity = c("penalty", "order")

@@ -64,7 +64,7 @@ true_start <- function() {
   settings <- ns$engine_settings(start$control, mechanism, intervention, ncol(tr$x),
                                  ncol(tr$features))
   blocks <- ns$engine_blocks(mechanism, intervention, ncol(tr$x), settings$k, settings$H,
-                             settings$sizes)
+                             settings$sizes, start$control$acyclicity)
   parts <- ns$unflatten_parameters(start$state$par, blocks, colnames(tr$x))
   g <- bench$truth$scm$graph
   d <- nrow(g)
@@ -73,6 +73,9 @@ true_start <- function() {
   parts$graph_latent$u <- u
   parts$graph_latent$v <- matrix(0, d, k)
   parts$graph_latent$v[, seq_len(d)] <- t(3 * (2 * g - 1))
+  if (!is.null(parts$graph_latent$order)) {   # potentials 3 apart along a causal order
+    parts$graph_latent$order[ns$topological_order(g)] <- 3 * seq_len(d)
+  }
   if (is.null(start$x_scaling)) {   # true mechanisms are in the data's units
     for (nm in names(bench$truth$scm$parameters)) {
       parts$theta[[nm]][] <- bench$truth$scm$parameters[[nm]]

@@ -15,7 +15,8 @@ static const code_entry graph_gradient[] = {
     {"straight_through", GIM_STRAIGHT_THROUGH}, {"relaxed", GIM_RELAXED}, {NULL, 0}
 };
 static const code_entry beta_I_schedule[] = {
-    {"constant", GIM_SCHEDULE_CONSTANT}, {"cosine", GIM_SCHEDULE_COSINE}, {NULL, 0}
+    {"constant", GIM_SCHEDULE_CONSTANT}, {"cosine", GIM_SCHEDULE_COSINE},
+    {"decreasing", GIM_SCHEDULE_DECREASING}, {NULL, 0}
 };
 static const code_entry weight_prior[] = {
     {"all", GIM_PRIOR_ALL}, {"masked", GIM_PRIOR_MASKED}, {NULL, 0}

@@ -17,9 +17,10 @@ enum { GIM_HARD = 1, GIM_SHIFT = 2 };
 enum { GIM_STRAIGHT_THROUGH = 1, GIM_RELAXED = 2 };
 #define GIM_GRAPH_GRADIENT_LAST GIM_RELAXED
 
-/* How beta_I moves over training: constant, or a cosine ramp from 0. */
-enum { GIM_SCHEDULE_CONSTANT = 1, GIM_SCHEDULE_COSINE = 2 };
-#define GIM_SCHEDULE_LAST GIM_SCHEDULE_COSINE
+/* How beta_I moves over training: constant, or a cosine ramp from
+ * beta_I_start (0 rising, or above beta_I decreasing). */
+enum { GIM_SCHEDULE_CONSTANT = 1, GIM_SCHEDULE_COSINE = 2, GIM_SCHEDULE_DECREASING = 3 };
+#define GIM_SCHEDULE_LAST GIM_SCHEDULE_DECREASING
 
 /* Which edge weights the N(0, var_theta) prior covers: all d x d, or each
  * edge's in proportion to its probability, E_G[log p(theta | G)]. */

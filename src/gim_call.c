@@ -339,6 +339,7 @@ typedef struct {
     double alpha_start, alpha;    /* alpha ramps linearly from alpha_start to alpha */
     double beta_I;                /* beta_I: constant, or a cosine ramp from 0 */
     int beta_I_schedule;          /* GIM_SCHEDULE_* */
+    double beta_I_start;          /* where the cosine schedules start */
 } gim_optimiser;
 
 static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *o)
@@ -348,6 +349,7 @@ static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *
     o->alpha_start = setting_num(settings, "alpha_start");
     o->beta_I_schedule = setting_int(settings, "beta_I_schedule", GIM_SCHEDULE_CONSTANT,
                                      GIM_SCHEDULE_LAST);
+    o->beta_I_start = setting_num(settings, "beta_I_start");
     if (!(o->learning_rate > 0)) Rf_error("`settings$learning_rate` must be positive.");
     o->alpha = s->alpha;
     o->beta_I = s->beta_I;
@@ -357,8 +359,8 @@ static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *
 /* The schedules' values at the global step t, into the model's settings. */
 static void schedules_at(const gim_optimiser *o, int t, gim_settings *s)
 {
-    s->beta_I = o->beta_I_schedule == GIM_SCHEDULE_COSINE ?
-        ramp_value(0.0, o->beta_I, RAMP_COSINE, t, o->total) : o->beta_I;
+    s->beta_I = o->beta_I_schedule == GIM_SCHEDULE_CONSTANT ? o->beta_I :
+        ramp_value(o->beta_I_start, o->beta_I, RAMP_COSINE, t, o->total);
     s->alpha = ramp_value(o->alpha_start, o->alpha, RAMP_LINEAR, t, o->total);
 }
 

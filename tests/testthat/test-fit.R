@@ -93,6 +93,16 @@ test_that("the beta_I schedule and alpha schedule follow gim_control()", {
   fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
                  control = quick_control(), verbose = FALSE)
   expect_equal(fit$trace$beta_I, rep(10, 3))
+  # "decreasing" falls from beta_I_start (default ten times beta_I).
+  for (start in list(NULL, 25)) {
+    set.seed(9)
+    fit <- gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "linear",
+                   control = quick_control(beta_I_schedule = "decreasing",
+                                           beta_I_start = start),
+                   verbose = FALSE)
+    from <- if (is.null(start)) 100 else start
+    expect_equal(fit$trace$beta_I, from + (10 - from) * (1 - cos(pi * steps / 60)) / 2)
+  }
 })
 
 test_that("a diverging fit stops with an error that names the term", {

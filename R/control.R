@@ -76,7 +76,7 @@
 #' the acyclicity penalty is then idle, and the gradient reaches the
 #' potentials through the relaxed order `sigmoid(tau (q_j - q_i))` of the
 #' noisy potentials `q`. Potentials start at 0 (every order equally
-#' likely) and share the prior of `Z`. `"penalty"` is the paper's
+#' likely) and have the prior variance `prior_var_order`. `"penalty"` is the paper's
 #' NO-BEARS penalty with the augmented Lagrangian below, under which a fit
 #' is free to use cycles until the penalty grows.
 #'
@@ -166,6 +166,8 @@
 #' @param acyclicity `"penalty"` (the paper's NO-BEARS penalty and augmented
 #'   Lagrangian) or `"order"` (acyclic by construction: every edge follows a
 #'   learned order of the genes; see Details).
+#' @param prior_var_order Prior variance of the node potentials of
+#'   `acyclicity = "order"`; `NULL`: that of `Z`.
 #' @param latent_init_sd Standard deviation of the initial entries of `Z`.
 #' @param standardise Fit the model to genes centred and scaled to unit
 #'   variance (`"linear"` and `"mlp"` mechanisms; see Details). Predictions,
@@ -205,7 +207,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
                         alpha = 10, alpha_start = 1, latent_dim = NULL,
                         mechanism_hidden = 5L, gim_hidden = c(100L, 100L),
                         prior_var_z = NULL, prior_var_theta = 0.1,
-                        prior_var_sigma = 4, prior_var_phi = 0.1,
+                        prior_var_sigma = 4, prior_var_phi = 0.1, prior_var_order = NULL,
                         weight_prior = c("all", "masked"), graph_samples = c("raw", "dag"),
                         acyclicity = c("penalty", "order"),
                         latent_init_sd = 1,
@@ -268,6 +270,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
     prior_var_theta = check_positive_number(prior_var_theta, "prior_var_theta"),
     prior_var_sigma = check_positive_number(prior_var_sigma, "prior_var_sigma"),
     prior_var_phi = check_positive_number(prior_var_phi, "prior_var_phi"),
+    prior_var_order = optional_positive(prior_var_order, "prior_var_order"),
     weight_prior = weight_prior,
     graph_samples = graph_samples,
     acyclicity = acyclicity,
@@ -319,6 +322,7 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     lambda = control$lambda_init, mu = control$mu_init,
     var_z = control$prior_var_z %||% (1 / d), var_theta = control$prior_var_theta,
     var_sigma = control$prior_var_sigma, var_phi = control$prior_var_phi,
+    var_order = control$prior_var_order %||% control$prior_var_z %||% (1 / d),
     weight_prior = engine_code("weight_prior", control$weight_prior %||% "all") + 0,
     graph_samples = engine_code("graph_samples", control$graph_samples %||% "raw") + 0,
     acyclicity = engine_code("acyclicity", control$acyclicity %||% "penalty") + 0,

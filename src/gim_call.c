@@ -103,6 +103,7 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->var_theta = setting_num(settings, "var_theta");
     s->var_sigma = setting_num(settings, "var_sigma");
     s->var_phi = setting_num(settings, "var_phi");
+    s->var_order = setting_num(settings, "var_order");
     s->weight_prior = setting_int(settings, "weight_prior", GIM_PRIOR_ALL, GIM_PRIOR_LAST);
     s->graph_samples = setting_int(settings, "graph_samples", GIM_SAMPLES_RAW, GIM_SAMPLES_LAST);
     s->acyclicity = setting_int(settings, "acyclicity", GIM_ACYCLIC_PENALTY, GIM_ACYCLIC_LAST);
@@ -110,7 +111,8 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
     if (s->tau <= 0 || s->psi_sd < 0 || s->alpha <= 0 || s->var_z <= 0 ||
-        s->var_theta <= 0 || s->var_sigma <= 0 || s->var_phi <= 0 || s->mu < 0)
+        s->var_theta <= 0 || s->var_sigma <= 0 || s->var_phi <= 0 || s->var_order <= 0 ||
+        s->mu < 0)
         Rf_error("`settings` has a scale that must be positive.");
     SEXP sizes = list_elt(settings, "sizes", "settings");
     if (!Rf_isInteger(sizes) || XLENGTH(sizes) < 2 || XLENGTH(sizes) > GIM_MAX_LAYERS + 1)

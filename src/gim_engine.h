@@ -26,6 +26,7 @@ typedef struct {
     double tau, psi_sd;
     double alpha, beta_M, beta_I, lambda, mu;
     double var_z, var_theta, var_sigma, var_phi;
+    double var_order;             /* prior variance of the node potentials */
     int weight_prior;             /* GIM_PRIOR_ALL or GIM_PRIOR_MASKED (gim_objective.c) */
     int graph_samples;            /* GIM_SAMPLES_RAW or GIM_SAMPLES_DAG (gim_dag.c) */
     int acyclicity;               /* GIM_ACYCLIC_PENALTY or GIM_ACYCLIC_ORDER */

@@ -51,12 +51,18 @@ static double log_prior(const gim_settings *s, const gim_layout *L, const double
     edge_weight_block(s, L, &w_start, &per_edge);
     if (s->weight_prior == GIM_PRIOR_MASKED)    /* the edge weights come first */
         mech_start = w_start + per_edge * (size_t) s->d * s->d;
-    double lp = -sum_squares(par, L->u, L->theta) / (2.0 * s->var_z) -
+    int ordered = s->acyclicity == GIM_ACYCLIC_ORDER;
+    size_t z_end = ordered ? L->order : L->theta;    /* potentials have their own prior */
+    double lp = -sum_squares(par, L->u, z_end) / (2.0 * s->var_z) -
         sum_squares(par, mech_start, mech_end) / (2.0 * s->var_theta) -
         sum_squares(par, L->log_sd, sd_end) / (2.0 * s->var_sigma) -
         sum_squares(par, sd_end, L->phi) / (2.0 * s->var_theta) -
         sum_squares(par, L->phi, L->total) / (2.0 * s->var_phi);
-    add_prior(par, grad, L->u, L->theta, s->var_z);
+    add_prior(par, grad, L->u, z_end, s->var_z);
+    if (ordered) {
+        lp -= sum_squares(par, L->order, L->theta) / (2.0 * s->var_order);
+        add_prior(par, grad, L->order, L->theta, s->var_order);
+    }
     add_prior(par, grad, mech_start, mech_end, s->var_theta);
     add_prior(par, grad, L->log_sd, sd_end, s->var_sigma);
     add_prior(par, grad, sd_end, L->phi, s->var_theta);

@@ -86,3 +86,15 @@ test_that("a fit with node potentials is acyclic at every check and reproducible
   back <- unserialize(serialize(fit, NULL))
   expect_identical(edge_probabilities(back), edge_probabilities(fit))
 })
+
+test_that("the node potentials have their own prior variance", {
+  pr <- engine_problem("linear", "hard", "relaxed", acyclicity = "order")
+  p <- pr$par[engine_block_index(pr)$graph_latent][2 * 4 * 4 + 1:4]
+  base <- engine_eval(pr)$log_prior
+  pr$settings$var_order <- 2
+  expect_equal(engine_eval(pr)$log_prior - base,
+               sum(p^2) / (2 * pr$settings$var_z) - sum(p^2) / (2 * 2), tolerance = 1e-10)
+  expect_relaxed_gradients(pr, "graph_latent")
+  expect_identical(engine_settings(gim_control(prior_var_order = 3), "mlp", "hard", 5, 2)$var_order, 3)
+  expect_identical(engine_settings(gim_control(), "mlp", "hard", 5, 2)$var_order, 1 / 5)
+})

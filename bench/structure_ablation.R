@@ -36,6 +36,9 @@ mechanism <- take("mechanism", "mlp")
 intervention <- take("intervention", "hard")
 seed <- as.integer(take("seed", "1"))
 tag <- take("tag", "run")
+# fit_seed=: the seed of the fit (initialisation and noise) when it should
+# differ from the data's, to see how much restarts on the same data vary.
+fit_seed <- as.integer(take("fit_seed", as.character(seed)))
 threads <- as.integer(take("threads", "1"))
 n_eval <- as.integer(take("n_predicted", "800"))
 # init_truth=1: start the fit at the true graph (edge probability 0.95 or
@@ -90,7 +93,7 @@ true_start <- function() {
   start$trace <- data.frame()
   start
 }
-set.seed(seed)
+set.seed(fit_seed)
 t0 <- proc.time()[["elapsed"]]
 fit <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
                intervention = intervention, control = control, verbose = FALSE,

@@ -94,12 +94,19 @@ latent_edge_scores <- function(lat, nodes = NULL) {
   s
 }
 
+# G* before any cycle is broken (integer 0/1, dimnames the variables).
+causal_graph_raw <- function(fit) {
+  s <- edge_scores(fit)
+  diag(s) <- -Inf
+  matrix(as.integer(s > 0), nrow(s), ncol(s), dimnames = dimnames(s))
+}
+
 # G* with its cycles broken, and the edges dropped to break them (a data
 # frame: from, to, probability). Silent, for print() and summary().
 dag_estimate <- function(fit) {
   s <- edge_scores(fit)
   diag(s) <- -Inf
-  g <- matrix(as.integer(s > 0), nrow(s), ncol(s), dimnames = dimnames(s))
+  g <- causal_graph_raw(fit)
   dropped <- integer(0)
   while (!is.null(cycle <- find_cycle(g))) {
     to <- c(cycle[-1L], cycle[1L])

@@ -85,6 +85,9 @@ model_lines <- function(fit) {
       " (stopped early: acyclic, held-out score flat since step %s)",
       format(fit$state$best_step)))
   }
+  if (is.data.frame(fit$restarts)) {
+    training <- paste0(training, sprintf(", best of %d restarts", nrow(fit$restarts)))
+  }
   est <- dag_estimate(fit)
   n_edges <- sum(est$graph)
   graph <- sprintf("  causal graph: %d edge%s", n_edges, plural_s(n_edges))

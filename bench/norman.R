@@ -321,6 +321,25 @@ print(data.frame(context = c(part_genes, eligible),
                  targets = c(vapply(part_genes, function(g) called(prob[g, ]), ""),
                              vapply(eligible, function(l) called(row_prob[l, ]), ""))),
       row.names = FALSE, right = FALSE)
+# combine = TRUE takes each gene's intervention from the part more likely to
+# target it. Where both parts call a gene, show how close that call was and
+# what each part would put there.
+cat("\nGenes both parts of a held-out combination target: 1 - probability per part, the part whose intervention combine = TRUE takes, predicted means\n")
+set.seed(seed * 1000L + 6L)
+for (l in eligible) {
+  p <- prob[parts(l), , drop = FALSE]
+  both <- colnames(p)[colSums(p > 0.5) == 2]
+  if (!length(both)) next
+  means <- quiet_cycles(predict(fit, c(stats::setNames(lapply(parts(l), function(g) features[g, , drop = FALSE]), parts(l)),
+                                       stats::setNames(list(features[parts(l), , drop = FALSE]), l)),
+                                n = 2000, type = "mean"))
+  shown <- data.frame(gene = both, t(signif(1 - p[, both, drop = FALSE], 2)),
+                      taken = parts(l)[max.col(t(p[, both, drop = FALSE]), ties.method = "first")],
+                      t(round(means[, both, drop = FALSE], 2)), check.names = FALSE)
+  names(shown) <- c("gene", paste("1-p", parts(l)), "taken", paste("mean", c(parts(l), l)))
+  cat(l, "\n")
+  print(shown, row.names = FALSE)
+}
 graph <- quiet_cycles(causal_graph(fit))
 edges <- which(graph == 1, arr.ind = TRUE)
 cat(sprintf("\nGraph: %d edges among %d genes%s\n", nrow(edges), length(genes),

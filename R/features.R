@@ -124,6 +124,89 @@ perturbation_features <- function(x, columns = NULL, control = NULL,
   out
 }
 
+#' One feature per perturbed gene, for screens with combinations
+#'
+#' Encodes perturbation labels such as `"KLF1"` or `"KLF1+MAP2K6"` (a CRISPR
+#' screen with single and combined guides) as 0/1 indicators, one column per
+#' gene: a combination's row has a 1 for each of its genes. A fit on these
+#' features can predict a combination it never saw from the combined row
+#' itself, or from its single-gene rows with `predict(..., combine = TRUE)`.
+#'
+#' @param labels Perturbation labels: a character vector or factor (one per
+#'   cell or one per context; repeats are dropped).
+#' @param sep The separator of the genes of a combination (matched as is, not
+#'   as a regular expression).
+#' @param control Labels of unperturbed cells, which get no row (contexts
+#'   without a row in `features` are observational for [gim_fit()] and
+#'   [fit_baseline()]).
+#' @param genes `NULL` to take the genes from `labels` (sorted), or the
+#'   genes of an earlier encoding (e.g. `colnames()` of the training
+#'   features), to encode new combinations like the training ones. A gene
+#'   outside `genes` is then an error.
+#' @return A numeric matrix with one row per distinct perturbed label (in
+#'   order of first appearance; row names the labels) and one column per
+#'   gene (column names the genes).
+#' @details Spaces around the genes of a label are dropped. A label that
+#'   names the same gene twice, or has an empty part (`"KLF1+"`), is an
+#'   error.
+#' @family preprocessing
+#' @examples
+#' labels <- c("control", "KLF1", "MAP2K6", "KLF1+MAP2K6", "KLF1")
+#' f <- combination_features(labels)
+#' f
+#' # A new combination, encoded with the genes of the training features
+#' combination_features("MAP2K6+KLF1", genes = colnames(f))
+#' @export
+combination_features <- function(labels, sep = "+", control = "control",
+                                  genes = NULL) {
+  if (is.factor(labels)) labels <- as.character(labels)
+  if (!is.character(labels) || !length(labels) || anyNA(labels)) {
+    cli::cli_abort(paste("{.arg labels} must be a character vector or factor",
+                         "without NA, not {describe_value(labels)}."))
+  }
+  if (!is.character(sep) || length(sep) != 1L || is.na(sep) || !nzchar(sep)) {
+    cli::cli_abort("{.arg sep} must be a single non-empty string, not {describe_value(sep)}.")
+  }
+  if (!is.null(control) && (!is.character(control) || anyNA(control))) {
+    cli::cli_abort("{.arg control} must be {.code NULL} or labels, not {describe_value(control)}.")
+  }
+  perturbed <- setdiff(unique(labels), control)
+  if (!length(perturbed)) {
+    cli::cli_abort("{.arg labels} has no perturbed label: all are {.arg control} ({.val {control}}).")
+  }
+  parts <- lapply(strsplit(perturbed, sep, fixed = TRUE), trimws)
+  bad <- vapply(seq_along(parts), function(i) {
+    p <- parts[[i]]
+    !length(p) || any(!nzchar(p)) || anyDuplicated(p) > 0L ||
+      endsWith(perturbed[[i]], sep)
+  }, logical(1))
+  if (any(bad)) {
+    cli::cli_abort(c(
+      "{cli::qty(sum(bad))}Label{?s} {.val {perturbed[bad]}} {?is/are} not {.arg sep}-separated distinct genes.",
+      "i" = "A combination looks like {.val {paste(c('A', 'B'), collapse = sep)}}."
+    ))
+  }
+  if (is.null(genes)) {
+    genes <- sort(unique(unlist(parts)))
+  } else if (!is.character(genes) || !length(genes) || anyNA(genes)) {
+    cli::cli_abort("{.arg genes} must be {.code NULL} or gene names, not {describe_value(genes)}.")
+  } else if (anyDuplicated(genes)) {
+    cli::cli_abort("{.arg genes} must be distinct: {.val {unique(genes[duplicated(genes)])}} {?is/are} repeated.")
+  }
+  unknown <- setdiff(unlist(parts), genes)
+  if (length(unknown)) {
+    cli::cli_abort(c(
+      "{cli::qty(length(unknown))}Gene{?s} {.val {unknown}} {?is/are} not among {.arg genes}.",
+      "i" = "A fit can only predict combinations of the genes it has features for."
+    ))
+  }
+  out <- matrix(0, length(perturbed), length(genes),
+                dimnames = list(perturbed, genes))
+  rows <- rep.int(seq_along(parts), lengths(parts))
+  out[cbind(rows, match(unlist(parts), genes))] <- 1
+  out
+}
+
 #' The SciPlex3 perturbation features of the GIM paper
 #'
 #' The 9-dimensional features of Schneider et al. (2025, appendix D.2): a

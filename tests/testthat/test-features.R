@@ -100,3 +100,29 @@ test_that("perturbation_features() one-hot encodes and scales", {
   expect_error(perturbation_features(ann, "drug", control = c(TRUE, FALSE)),
                "one entry per row")
 })
+
+test_that("combination_features() has one column per gene, a 1 per part", {
+  labels <- factor(c("control", "B", "A+B", "B", "C + A", "control"))
+  f <- combination_features(labels)
+  expect_equal(dimnames(f), list(c("B", "A+B", "C + A"), c("A", "B", "C")))
+  expect_equal(unname(f), rbind(c(0, 1, 0), c(1, 1, 0), c(1, 0, 1)))
+  # new combinations on the training genes, in their column order
+  g <- combination_features(c("B+C", "ctrl"), control = "ctrl",
+                            genes = colnames(f))
+  expect_equal(unname(g), rbind(c(0, 1, 1)))
+  expect_equal(colnames(g), colnames(f))
+  h <- combination_features(c("A_B", "A"), sep = "_", control = NULL)
+  expect_equal(unname(h), rbind(c(1, 1), c(1, 0)))
+})
+
+test_that("combination_features() rejects labels it cannot split", {
+  expect_snapshot(error = TRUE, {
+    combination_features(c("A", "A+"))
+    combination_features(c("A+A", "B"))
+    combination_features("control")
+    combination_features(c("A+D"), genes = c("A", "B"))
+    combination_features(1:3)
+    combination_features("A", sep = "")
+    combination_features("A", genes = c("A", "A"))
+  })
+})

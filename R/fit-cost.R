@@ -40,10 +40,10 @@
 #' the cell and graph terms by up to their number. A different machine
 #' scales the time by a constant factor.
 #'
-#' @inheritParams gim_fit
 #' @param x `NULL` (give the sizes instead) or the expression matrix of
 #'   [gim_fit()], cells in rows.
 #' @param context,features As for [gim_fit()] (when `x` is given).
+#' @param mechanism,intervention As for [gim_fit()].
 #' @param control A [gim_control()] list: Monte Carlo samples, hidden
 #'   sizes, minibatches, steps and the held-out cells count.
 #' @param n_genes,n_cells,n_contexts Genes modelled, cells (all of them,
@@ -110,7 +110,12 @@ fit_dims <- function(sizes, mechanism, intervention, control, n_heldout = NULL,
   n_heldout <- n_heldout %||% heldout_count(sizes$n_cells, control$holdout)
   n_train <- sizes$n_cells - n_heldout
   minibatch <- control$minibatch
-  per_step <- if (!is.null(minibatch) && minibatch < n_train) minibatch else n_train
+  # A minibatch takes at least one cell of every context.
+  per_step <- if (!is.null(minibatch) && minibatch < n_train) {
+    min(n_train, max(minibatch, sizes$n_contexts))
+  } else {
+    n_train
+  }
   list(n_genes = d, n_cells = as.double(sizes$n_cells), n_train = as.double(n_train),
        n_heldout = as.double(n_heldout), cells_per_step = as.double(per_step),
        minibatch = per_step < n_train,
@@ -120,18 +125,23 @@ fit_dims <- function(sizes, mechanism, intervention, control, n_heldout = NULL,
        hidden = as.double(control$mechanism_hidden), gim_hidden = control$gim_hidden,
        latent_dim = as.double(control$latent_dim %||% d),
        power_iterations = as.double(control$power_iterations),
+       check_every = as.double(control$check_every),
        graph_gradient = control$graph_gradient,
        standardise = isTRUE(control$standardise) && mechanism != "zilognormal",
        steps = max(0, control$steps - steps_done))
 }
 
-# Seconds per unit of each time term of fit_cost_terms(), on one thread,
-# fitted by bench/cost_model.R to the first steps of fits of 20 to 200
-# genes.
-fit_cost_constants <- c(
-  step = 1e-3, latent = 1e-9, graph = 1e-8, power = 1e-9,
-  cells_linear = 1e-9, cells_mlp = 1e-9, cells_zilognormal = 1e-9,
-  contexts = 1e-8, parameters = 1e-8, nets = 1e-9
+# The constants of the model, fitted by bench/cost_model.R to one-thread
+# measurements of the first steps of fits of 20 to 300 genes: `time` in
+# seconds per unit of each time term of fit_cost_terms(), `memory` the
+# number of each memory term alive at the peak (bytes for `fixed`).
+fit_cost_constants <- list(
+  time = c(step = 1e-3, latent = 1e-9, graph = 1e-8, power = 1e-9,
+           forward_linear = 1e-10, forward_mlp = 1e-10, forward_zilognormal = 1e-10,
+           forward_contexts = 1e-10, backward = 1e-9, backward_contexts = 1e-9,
+           contexts = 1e-8, parameters = 1e-8, nets = 1e-9),
+  memory = c(graph = 6, contexts = 1, float_cells = 1, cells = 1, parameters = 1,
+             fixed = 20 * 2^20)
 )
 
 # The model's terms: `time` in the units of fit_cost_constants (operation
@@ -149,30 +159,46 @@ fit_cost_terms <- function(dims) {
   net_sizes <- c(dims$n_features, dims$gim_hidden, d)
   n_par <- engine_length(engine_blocks(dims$mechanism, dims$intervention, d,
                                        dims$latent_dim, dims$hidden, net_sizes))
-  # Relaxed graph gradients run a second likelihood pass in which every
-  # sample has its own parent sets (none repeat), over all cells.
+  # Hidden units per mechanism: the work per cell, parent and parent set.
+  h <- if (mlp) dims$hidden else 1
+  # In the first steps nearly every Monte Carlo sample has parent sets of
+  # its own (later they repeat and steps get cheaper), each evaluated over
+  # the cells of the step: n_mc x d parent sets of about d / 2 parents.
+  # Relaxed graph gradients run a second such pass on the relaxed samples.
   relaxed <- dims$graph_gradient == "relaxed"
   passes <- if (relaxed) 2 else 1
-  cell_work <- n * d^2 * (if (mlp) dims$hidden else 1) * (if (relaxed) 1 + M else 1)
+  # Every check_every steps the held-out check evaluates the objective once
+  # more, on the held-out cells.
+  per_step <- 1 + 1 / dims$check_every
+  n_cells <- n + dims$n_heldout / dims$check_every
+  forward <- passes * n_cells * d^2 * h * M
   time <- c(
     step = 1,
     # Edge scores u_i . v_j and their gradient: d x d x latent rank.
-    latent = d^2 * dims$latent_dim,
+    latent = per_step * d^2 * dims$latent_dim,
     # Graph samples (noise, relaxation) and the gradient to the logits...
-    graph = M * d^2,
+    graph = per_step * M * d^2,
     # ... and the power iterations of the acyclicity penalty on each sample.
-    power = M * d^2 * dims$power_iterations,
-    # Forward passes of the parent sets over the cells, and the backward pass,
-    # which forms d J / d g_ij for every gene i, parent or not.
-    cells_linear = if (dims$mechanism == "linear") cell_work else 0,
-    cells_mlp = if (dims$mechanism == "mlp") cell_work else 0,
-    cells_zilognormal = if (dims$mechanism == "zilognormal") cell_work else 0,
+    power = per_step * M * d^2 * dims$power_iterations,
+    # Forward passes of the parent sets (MLPs: screened in single precision
+    # first; zero-inflated genes take a logarithm per cell).
+    forward_linear = if (dims$mechanism == "linear") forward else 0,
+    forward_mlp = if (dims$mechanism == "mlp") forward else 0,
+    forward_zilognormal = if (dims$mechanism == "zilognormal") forward else 0,
+    # Each parent set also costs a little per context whatever its cells
+    # (blocks of cells start per context, vector tiles are padded).
+    forward_contexts = passes * M * d^2 * h * K,
+    # The backward pass of the samples that carry the weight (about one),
+    # which forms d J / d g_ij for every gene i, parent or not...
+    backward = n_cells * d^2 * h,
+    # ... and contracts it with the weights per context.
+    backward_contexts = d^2 * h * K,
     # Target and intervention samples and their log-densities per context.
-    contexts = M * K * d,
+    contexts = per_step * M * K * d,
     # Adam and the priors.
     parameters = n_par,
     # The perturbation nets, forward and backward, over the perturbed contexts.
-    nets = Kp * (1 + n_psi) * sum(utils::head(net_sizes, -1) * net_sizes[-1])
+    nets = per_step * Kp * (1 + n_psi) * sum(utils::head(net_sizes, -1) * net_sizes[-1])
   )
   # Bytes of one evaluation of the objective besides its M x d x d arrays:
   # target and psi samples (objective), and per pass the residual sums, the
@@ -180,19 +206,18 @@ fit_cost_terms <- function(dims) {
   # hard interventions, their precisions (per perturbed context).
   per_context <- 8 * M * d * ((1 + n_psi) * Kp +
                                 passes * (4 * K + Kp + (dims$intervention == "hard") * Kp))
-  # MLP mechanisms screen samples in single precision on a float copy of
-  # the cells of the .Call.
-  float_cells <- function(cells) if (mlp) 4 * cells * d else 0
-  # A training step holds the discrete and relaxed graph samples, their
-  # gradient and the acyclicity gradient (4 x M x d x d); the held-out check
-  # between chunks evaluates the objective once more and also returns two
-  # M x d x d arrays (the graph gradient and the relaxed samples) to R.
-  train <- 8 * 4 * M * d^2 + per_context + float_cells(n)
-  heldout <- 8 * 6 * M * d^2 + per_context + float_cells(dims$n_heldout) + 8 * n_par
   memory <- c(
-    # The larger of the two, which never overlap (R frees a .Call's scratch
-    # when it returns).
-    scratch = max(train, heldout),
+    # One M x d x d array of doubles. A training step holds four (discrete
+    # and relaxed graph samples, their gradient, the acyclicity gradient);
+    # the held-out check between chunks makes four more and returns two to
+    # R; R frees a .Call's scratch only at a later garbage collection.
+    # fit_cost_constants$memory says how many are alive at the peak.
+    graph = 8 * M * d^2,
+    # The per-context arrays of one evaluation (as many alive: the constant).
+    contexts = per_context,
+    # MLP mechanisms screen samples in single precision on a float copy of
+    # the cells of the step.
+    float_cells = if (mlp) 4 * n * d else 0,
     # The training cells as a dense matrix sorted by context (a minibatch:
     # this chunk's and the last one's until R collects it); standardising
     # makes one more copy on the way.
@@ -201,19 +226,20 @@ fit_cost_terms <- function(dims) {
     # and new around a chunk.
     parameters = 8 * 8 * n_par,
     # R's own growth during a fit (progress bar, trace, garbage).
-    fixed = 20 * 2^20
+    fixed = 1
   )
   list(time = time, memory = memory)
 }
 
 fit_cost <- function(dims) {
   terms <- fit_cost_terms(dims)
-  seconds <- terms$time * fit_cost_constants[names(terms$time)]
+  seconds <- terms$time * fit_cost_constants$time[names(terms$time)]
+  bytes <- terms$memory * fit_cost_constants$memory[names(terms$memory)]
   per_step <- sum(seconds)
-  structure(list(memory = sum(terms$memory), seconds_per_step = per_step,
+  structure(list(memory = sum(bytes), seconds_per_step = per_step,
                  seconds = per_step * dims$steps, steps = dims$steps,
                  cells_per_step = dims$cells_per_step,
-                 parts = list(memory = terms$memory, seconds_per_step = seconds),
+                 parts = list(memory = bytes, seconds_per_step = seconds),
                  dims = dims),
             class = "gim_fit_cost")
 }
@@ -229,10 +255,12 @@ print.gim_fit_cost <- function(x, ...) {
               big_count(d$n_contexts), big_count(d$n_perturbed)))
   cat(sprintf("  %s mechanisms, %s interventions, n_mc = %s\n", d$mechanism,
               d$intervention, big_count(d$n_mc)))
-  cat(sprintf("  Peak memory: %s (Monte Carlo samples %s, cells %s, parameters %s)\n",
-              format_bytes(x$memory), format_bytes(x$parts$memory[["scratch"]]),
-              format_bytes(x$parts$memory[["cells"]]),
-              format_bytes(x$parts$memory[["parameters"]])))
+  mem <- x$parts$memory
+  cat(sprintf("  Peak memory: %s (graph samples %s, per context %s, cells %s, parameters %s)\n",
+              format_bytes(x$memory), format_bytes(mem[["graph"]]),
+              format_bytes(mem[["contexts"]]),
+              format_bytes(mem[["cells"]] + mem[["float_cells"]]),
+              format_bytes(mem[["parameters"]])))
   cat(sprintf("  Time: %s s per step, %s for %s steps (one thread, at most)\n",
               format(signif(x$seconds_per_step, 2)), format_duration(x$seconds),
               big_count(x$steps)))

@@ -25,6 +25,18 @@
 #' parent-free distribution) or `"shift"` (a target's value moves by `psi`;
 #' for zilognormal the positive part moves on the log scale).
 #'
+#' **Memory and time.** Before it trains (and before it copies the cells),
+#' `gim_fit()` estimates the fit's peak memory and time per step with
+#' [estimate_fit_cost()]. Memory grows with `n_mc` times the square of the
+#' number of genes: a fit that would need more than `memory_limit` of
+#' [gim_control()] (by default the memory the machine has available, or the
+#' option `perturbgim.memory_limit`) stops at once with an error that gives
+#' the estimate and what would fit: fewer genes (e.g. marker genes;
+#' `genes =` for `SingleCellExperiment` and `Seurat` objects), minibatches
+#' (`gim_control(minibatch = )`) or fewer Monte Carlo samples.
+#' `gim_control(memory_limit = Inf)` starts it anyway. With `verbose = TRUE`,
+#' a fit estimated to take more than an hour says so before it starts.
+#'
 #' Training runs in chunks of `control$check_every` steps in C. A progress
 #' bar shows the step, objective and acyclicity; interrupting (Ctrl-C) stops
 #' after the current step and returns the fit as it was after the last

@@ -18,8 +18,9 @@
 # holds), and the model's predictions at sizes too large to measure here.
 #
 #   Rscript bench/cost_model.R
-# Environment: PERTURBGIM_COST_CACHE (an RDS file: measurements are read
-# from it when it exists, else measured and written to it),
+# Environment: PERTURBGIM_COST_CACHE (an RDS file of measurements: cases
+# found in it are not measured again, new ones are added to it),
+# PERTURBGIM_COST_MEASURE ("0": only analyse the cached measurements),
 # PERTURBGIM_COST_SECONDS (aim for the long fit's timed steps, default 20).
 suppressPackageStartupMessages(library(perturbgim))
 options(width = 160)
@@ -90,7 +91,7 @@ run_child <- function(g, out) {
   t_long <- cpu_seconds(f <- fit(short + extra))
   peak <- memory_bytes("VmHWM") - before
   saveRDS(list(per_step = (t_long - t_short) / extra, steps = extra, peak = peak,
-               configs = mean(f$trace$configs)), out)
+               configs = mean(f$trace$configs), ess = mean(f$trace$ess)), out)
 }
 
 # One case per row: sizes varied one or two at a time around a base case.
@@ -100,9 +101,10 @@ cases <- function() {
                      n_mc = 128L, hidden = 5L, power = 30L, minibatch = 0L)
   vary <- function(...) {
     changes <- list(...)
-    rows <- lapply(seq_along(changes[[1]]), function(i) {
+    n <- max(lengths(changes))
+    rows <- lapply(seq_len(n), function(i) {
       r <- base
-      for (nm in names(changes)) r[[nm]] <- changes[[nm]][i]
+      for (nm in names(changes)) r[[nm]] <- rep_len(changes[[nm]], n)[i]
       r
     })
     do.call(rbind, rows)
@@ -110,21 +112,22 @@ cases <- function() {
   # Beyond 100 genes, fewer cells keep exact fits to seconds per step.
   grid <- rbind(
     vary(genes = c(20L, 50L, 100L)),
-    vary(genes = c(150L, 200L), cells = 4000L),
+    vary(genes = c(100L, 150L), cells = 4000L),
     vary(genes = c(20L, 50L, 100L), mechanism = "linear"),
     vary(genes = 200L, cells = 4000L, mechanism = "linear"),
-    vary(genes = c(20L, 50L, 100L), mechanism = "zilognormal"),
+    vary(genes = c(20L, 50L), mechanism = "zilognormal"),
     vary(cells = c(2000L, 50000L)),
     vary(cells = c(2000L, 50000L), mechanism = "linear"),
     vary(contexts = c(11L, 641L), perturbed = c(10L, 640L)),
     vary(n_mc = c(16L, 64L, 256L)),
-    vary(n_mc = c(16L, 256L), genes = 150L, cells = 4000L),
     vary(hidden = c(2L, 10L)),
     vary(power = 5L, genes = 150L, cells = 4000L),
     vary(intervention = "shift"),
     vary(features = 200L, genes = 100L),
     vary(genes = 200L, cells = 50000L, minibatch = 2000L),
-    vary(genes = 200L, cells = 50000L, minibatch = 2000L, mechanism = "linear")
+    vary(genes = 200L, cells = 50000L, minibatch = 2000L, mechanism = "linear"),
+    # Where the graph samples dominate memory.
+    vary(genes = 300L, cells = 1000L, mechanism = "linear")
   )
   grid[!duplicated(grid), ]
 }
@@ -159,7 +162,7 @@ measure <- function(grid) {
     r <- readRDS(out)
     unlink(c(spec, out))
     rows[[i]] <- cbind(g, per_step = r$per_step, timed_steps = r$steps, peak = r$peak,
-                       configs = r$configs)
+                       configs = r$configs, ess = if (is.null(r$ess)) NA_real_ else r$ess)
     cat(sprintf("  %2d/%d %s d=%d n=%d K=%d M=%d H=%d: %.4f s/step, %.0f MiB\n", i,
                 nrow(grid), g$mechanism, g$genes, g$cells, g$contexts, g$n_mc, g$hidden,
                 r$per_step, r$peak / 2^20))
@@ -167,12 +170,20 @@ measure <- function(grid) {
   do.call(rbind, rows)
 }
 
-measured <- if (nzchar(cache) && file.exists(cache)) readRDS(cache) else {
+# Cases already in the cache are not measured again.
+cached <- if (nzchar(cache) && file.exists(cache)) readRDS(cache)
+keys <- names(grid)
+key <- function(d) do.call(paste, d[keys])
+todo <- grid[!key(grid) %in% (if (!is.null(cached)) key(cached)), , drop = FALSE]
+measured <- cached
+if (nrow(todo) && Sys.getenv("PERTURBGIM_COST_MEASURE", "1") != "0") {
   cat(sprintf("perturbgim %s, %s, one thread per fit\n", utils::packageVersion("perturbgim"),
               R.version.string))
-  m <- measure(grid)
-  if (nzchar(cache)) saveRDS(m, cache)
-  m
+  new <- measure(todo)
+  if (is.null(new$ess)) new$ess <- NA_real_
+  if (!is.null(cached) && is.null(cached$ess)) cached$ess <- NA_real_
+  measured <- rbind(cached, new)
+  if (nzchar(cache)) saveRDS(measured, cache)
 }
 
 # The model's inputs for a measured case (held-out cells as gim_fit() holds
@@ -191,16 +202,41 @@ estimate <- function(g) {
                     control = d$control)
 }
 
-# Least-squares constants: time per step on the model's time terms, with
-# relative errors weighted alike (every case counts, whatever its size).
+# Least-squares constants: time per step on the model's time terms, every
+# case weighted alike in relative error. A term whose constant comes out
+# negative (it barely moves at these sizes) is dropped and the rest refitted.
+fit_constants <- function(terms, y, scale = y) {
+  keep <- colSums(terms) > 0
+  repeat {
+    fit <- stats::lm.wfit(terms[, keep, drop = FALSE], y, w = 1 / scale^2)
+    coef <- fit$coefficients
+    coef[is.na(coef)] <- 0
+    if (all(coef >= 0)) break
+    keep[names(which.min(coef))] <- FALSE
+  }
+  out <- stats::setNames(numeric(ncol(terms)), colnames(terms))
+  out[names(coef)] <- coef
+  out
+}
 terms <- do.call(rbind, lapply(seq_len(nrow(measured)), function(i) {
   perturbgim:::fit_cost_terms(estimate(measured[i, ])$dims)$time
 }))
-used <- colSums(terms) > 0
-fit <- stats::lm.wfit(terms[, used, drop = FALSE], measured$per_step,
-                      w = 1 / measured$per_step^2)
+constants <- fit_constants(terms, measured$per_step)
 cat("\nFitted time constants (seconds per unit of each term), for R/fit-cost.R:\n")
-print(signif(fit$coefficients, 3))
+dput(signif(constants, 3))
+
+# Memory: how many of the graph-sample and per-context arrays are alive at
+# the peak, and R's fixed growth, by least squares on the peak beyond the
+# terms counted exactly (cells, their float copy, parameters).
+memory_terms <- do.call(rbind, lapply(seq_len(nrow(measured)), function(i) {
+  perturbgim:::fit_cost_terms(estimate(measured[i, ])$dims)$memory
+}))
+exact <- c("float_cells", "cells", "parameters")
+rest <- measured$peak - rowSums(memory_terms[, exact, drop = FALSE])
+memory_fit <- fit_constants(memory_terms[, c("graph", "contexts", "fixed")], rest,
+                            scale = measured$peak)
+cat("\nFitted memory constants (arrays alive at the peak; bytes for fixed):\n")
+dput(signif(c(memory_fit, stats::setNames(rep(1, length(exact)), exact)), 3))
 
 pred <- lapply(seq_len(nrow(measured)), function(i) estimate(measured[i, ]))
 table <- data.frame(

@@ -8,9 +8,10 @@
 # Seconds per step are (t_long - t_short) / b, which leaves out the set-up,
 # counted as processor time (user and system) of the one-thread process, so
 # that other work on a shared machine does not inflate them;
-# peak memory is the rise of VmHWM over the resident memory just before the
-# long fit (the high-water mark is reset through /proc/self/clear_refs), so
-# the input cells, which exist before gim_fit() is called, do not count.
+# peak memory is the rise of VmHWM over the resident memory before the
+# first fit of the case's size (the high-water mark is reset through
+# /proc/self/clear_refs), so the input cells, which exist before gim_fit()
+# is called, do not count.
 #
 # The script prints each case measured beside the model's prediction
 # (estimate_fit_cost() of the installed package), the constants of the
@@ -65,14 +66,8 @@ case_control <- function(g, steps) {
   do.call(gim_control, args)
 }
 
-run_child <- function(g, out) {
-  data <- case_data(g)
-  fit <- function(steps) {
-    set.seed(2)
-    gim_fit(data$x, data$context, data$features, mechanism = g$mechanism,
-            intervention = g$intervention, control = case_control(g, steps),
-            verbose = FALSE)
-  }
+# The tiny warm-up fit: loading and first calls stay out of the timings.
+warm_up <- function(g) {
   warm <- g
   warm$genes <- 5L
   warm$cells <- 200L
@@ -80,18 +75,48 @@ run_child <- function(g, out) {
   invisible(gim_fit(warm_data$x, warm_data$context, warm_data$features,
                     mechanism = g$mechanism, intervention = g$intervention,
                     control = case_control(warm, 20L), verbose = FALSE))
-  short <- 20L
-  t_short <- cpu_seconds(fit(short))
-  aim <- as.numeric(Sys.getenv("PERTURBGIM_COST_SECONDS", "20"))
-  rough <- max(t_short / short, 1e-4)   # set-up included: errs towards fewer steps
-  extra <- as.integer(min(400, max(20, round(aim / rough / 20) * 20)))
+}
+
+case_fit <- function(g, data, steps) {
+  set.seed(2)
+  gim_fit(data$x, data$context, data$features, mechanism = g$mechanism,
+          intervention = g$intervention, control = case_control(g, steps),
+          verbose = FALSE)
+}
+
+# Resident memory now, with the high-water mark reset to it. Memory a fit
+# frees stays in the process (malloc keeps it) and a later fit reuses it,
+# so the baseline is taken before the first fit of the case's size.
+memory_baseline <- function() {
   invisible(gc())
   before <- memory_bytes("VmRSS")
   writeLines("5", "/proc/self/clear_refs")
-  t_long <- cpu_seconds(f <- fit(short + extra))
+  before
+}
+
+run_child <- function(g, out) {
+  data <- case_data(g)
+  warm_up(g)
+  before <- memory_baseline()
+  short <- 20L
+  t_short <- cpu_seconds(case_fit(g, data, short))
+  aim <- as.numeric(Sys.getenv("PERTURBGIM_COST_SECONDS", "20"))
+  rough <- max(t_short / short, 1e-4)   # set-up included: errs towards fewer steps
+  extra <- as.integer(min(400, max(20, round(aim / rough / 20) * 20)))
+  t_long <- cpu_seconds(f <- case_fit(g, data, short + extra))
   peak <- memory_bytes("VmHWM") - before
   saveRDS(list(per_step = (t_long - t_short) / extra, steps = extra, peak = peak,
                configs = mean(f$trace$configs), ess = mean(f$trace$ess)), out)
+}
+
+# Peak memory alone: two chunks, so that a training chunk follows a
+# held-out check (whose arrays R may not have collected yet).
+run_memory_child <- function(g, out) {
+  data <- case_data(g)
+  warm_up(g)
+  before <- memory_baseline()
+  invisible(case_fit(g, data, 21L))
+  saveRDS(list(peak = memory_bytes("VmHWM") - before), out)
 }
 
 # One case per row: sizes varied one or two at a time around a base case.
@@ -133,8 +158,9 @@ cases <- function() {
 }
 
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) && args[1] == "--child") {
-  run_child(readRDS(args[2]), args[3])
+if (length(args) && args[1] %in% c("--child", "--memory")) {
+  if (args[1] == "--child") run_child(readRDS(args[2]), args[3])
+  else run_memory_child(readRDS(args[2]), args[3])
   quit(save = "no")
 }
 
@@ -176,13 +202,40 @@ keys <- names(grid)
 key <- function(d) do.call(paste, d[keys])
 todo <- grid[!key(grid) %in% (if (!is.null(cached)) key(cached)), , drop = FALSE]
 measured <- cached
-if (nrow(todo) && Sys.getenv("PERTURBGIM_COST_MEASURE", "1") != "0") {
+measuring <- Sys.getenv("PERTURBGIM_COST_MEASURE", "1") != "0"
+if (nrow(todo) && measuring) {
   cat(sprintf("perturbgim %s, %s, one thread per fit\n", utils::packageVersion("perturbgim"),
               R.version.string))
   new <- measure(todo)
-  if (is.null(new$ess)) new$ess <- NA_real_
-  if (!is.null(cached) && is.null(cached$ess)) cached$ess <- NA_real_
+  new$probed <- TRUE
+  if (!is.null(cached)) {
+    if (is.null(cached$ess)) cached$ess <- NA_real_
+    if (is.null(cached$probed)) cached$probed <- FALSE
+  }
   measured <- rbind(cached, new)
+  if (nzchar(cache)) saveRDS(measured, cache)
+}
+# Cases measured by an earlier version of this script, whose memory
+# baseline came after a first fit of the same size (no `ess` recorded): their
+# peak is measured again.
+if (is.null(measured$probed)) measured$probed <- FALSE
+stale <- which(is.na(measured$ess) & !measured$probed)
+if (length(stale) && measuring) {
+  cat("Peak memory again for", length(stale), "cases\n")
+  for (i in stale) {
+    spec <- tempfile(fileext = ".rds")
+    out <- tempfile(fileext = ".rds")
+    saveRDS(measured[i, names(grid)], spec)
+    system2(rscript, c(shQuote(script), "--memory", shQuote(spec), shQuote(out)),
+            stdout = FALSE, stderr = FALSE)
+    if (file.exists(out)) {
+      measured$peak[i] <- readRDS(out)$peak
+      measured$probed[i] <- TRUE
+      cat(sprintf("  %s d=%d n=%d: %.0f MiB\n", measured$mechanism[i], measured$genes[i],
+                  measured$cells[i], measured$peak[i] / 2^20))
+    }
+    unlink(c(spec, out))
+  }
   if (nzchar(cache)) saveRDS(measured, cache)
 }
 

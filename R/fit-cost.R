@@ -137,7 +137,8 @@ fit_dims <- function(sizes, mechanism, intervention, control, n_heldout = NULL,
 # number of each memory term alive at the peak (bytes for `fixed`).
 fit_cost_constants <- list(
   time = c(step = 1e-3, latent = 1e-9, graph = 1e-8, power = 1e-9,
-           forward_linear = 1e-10, forward_mlp = 1e-10, forward_zilognormal = 1e-10,
+           forward_linear = 1e-10, forward_parents = 1e-10, forward_units = 1e-10,
+           forward_zilognormal = 1e-10,
            forward_contexts = 1e-10, backward = 1e-9, backward_contexts = 1e-9,
            contexts = 1e-8, parameters = 1e-8, nets = 1e-9),
   memory = c(graph = 6, contexts = 1, float_cells = 1, cells = 1, parameters = 1,
@@ -171,7 +172,7 @@ fit_cost_terms <- function(dims) {
   # more, on the held-out cells.
   per_step <- 1 + 1 / dims$check_every
   n_cells <- n + dims$n_heldout / dims$check_every
-  forward <- passes * n_cells * d^2 * h * M
+  forward <- passes * n_cells * d^2 * M
   time <- c(
     step = 1,
     # Edge scores u_i . v_j and their gradient: d x d x latent rank.
@@ -180,11 +181,14 @@ fit_cost_terms <- function(dims) {
     graph = per_step * M * d^2,
     # ... and the power iterations of the acyclicity penalty on each sample.
     power = per_step * M * d^2 * dims$power_iterations,
-    # Forward passes of the parent sets (MLPs: screened in single precision
-    # first; zero-inflated genes take a logarithm per cell).
-    forward_linear = if (dims$mechanism == "linear") forward else 0,
-    forward_mlp = if (dims$mechanism == "mlp") forward else 0,
-    forward_zilognormal = if (dims$mechanism == "zilognormal") forward else 0,
+    # Forward passes of the parent sets over the cells: per parent (linear),
+    # or per parent and hidden unit with a cost per parent besides (MLPs,
+    # screened in single precision first) ...
+    forward_linear = if (!mlp) forward else 0,
+    forward_parents = if (mlp) forward else 0,
+    forward_units = if (mlp) forward * dims$hidden else 0,
+    # ... and zero-inflated genes take a logarithm per cell and parent set.
+    forward_zilognormal = if (dims$mechanism == "zilognormal") forward / d else 0,
     # Each parent set also costs a little per context whatever its cells
     # (blocks of cells start per context, vector tiles are padded).
     forward_contexts = passes * M * d^2 * h * K,

@@ -71,6 +71,8 @@ warm_up <- function(g) {
   warm <- g
   warm$genes <- 5L
   warm$cells <- 200L
+  warm$contexts <- min(g$contexts, 11L)
+  warm$perturbed <- min(g$perturbed, 10L)
   warm_data <- case_data(warm)
   invisible(gim_fit(warm_data$x, warm_data$context, warm_data$features,
                     mechanism = g$mechanism, intervention = g$intervention,

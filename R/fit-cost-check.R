@@ -64,19 +64,27 @@ available_memory <- function(path = "/proc/meminfo") {
 stop_fit_too_large <- function(cost, limit, call) {
   d <- cost$dims
   memory_with <- function(...) fit_cost(utils::modifyList(d, list(...)))$memory
+  # A remedy is named when it saves at least a tenth of the memory.
+  helps <- function(bytes) bytes < 0.9 * cost$memory
   genes <- max_genes(d, limit$bytes)
   smaller_mc <- max(1, min(32, d$n_mc %/% 4))
+  batch <- if (!d$minibatch && d$n_train > 2000) {
+    memory_with(cells_per_step = 2000, minibatch = TRUE)
+  } else {
+    Inf
+  }
+  fewer_mc <- if (d$n_mc > smaller_mc) memory_with(n_mc = smaller_mc) else Inf
   remedies <- c(
     "*" = paste0("Model fewer genes, e.g. marker genes ({.arg genes} for SingleCellExperiment ",
                  "and Seurat objects, or fewer columns of {.arg x})",
                  if (genes >= 1) ": about {big_count(genes)} genes fit." else "."),
-    "*" = if (!d$minibatch && d$n_train > 2000) {
+    "*" = if (helps(batch)) {
       paste("Train on minibatches of cells: with {.code gim_control(minibatch = 2000)}",
-            "about {format_bytes(memory_with(cells_per_step = 2000, minibatch = TRUE))}.")
+            "about {format_bytes(batch)}.")
     },
-    "*" = if (d$n_mc > smaller_mc) {
+    "*" = if (helps(fewer_mc)) {
       paste("Use fewer Monte Carlo samples: with {.code gim_control(n_mc = {smaller_mc})}",
-            "about {format_bytes(memory_with(n_mc = smaller_mc))}.")
+            "about {format_bytes(fewer_mc)}.")
     }
   )
   cli::cli_abort(c(

@@ -79,14 +79,15 @@ test_that("memory_limit = Inf starts the fit anyway", {
                        verbose = FALSE)$state$step, 40)
 })
 
-test_that("the remedies name what fits", {
+test_that("the remedies name what fits, and only what helps", {
   withr::local_options(perturbgim.memory_limit = 4 * 2^30)
   s <- wide_screen(n_cells = 5000)
   err <- expect_error(gim_fit(s$x, s$context, s$features), class = "perturbgim_fit_too_large")
   msg <- conditionMessage(err)
   expect_match(msg, "genes fit", fixed = TRUE)
-  expect_match(msg, "minibatch = 2000", fixed = TRUE)
   expect_match(msg, "n_mc = 32", fixed = TRUE)
+  # The graph samples need the memory: minibatches would not help.
+  expect_no_match(msg, "minibatch", fixed = TRUE)
   # The number of genes it names does fit, one more does not.
   d <- fit_dims(fit_sizes(s$x, s$context, s$features), "mlp", "hard", gim_control())
   g <- max_genes(d, 4 * 2^30)
@@ -94,6 +95,13 @@ test_that("the remedies name what fits", {
              4 * 2^30)
   expect_gt(fit_cost(utils::modifyList(d, list(n_genes = g + 1, latent_dim = g + 1)))$memory,
             4 * 2^30)
+  # Many cells of few genes: the cells need the memory, minibatches help.
+  withr::local_options(perturbgim.memory_limit = 2^29)
+  cells <- list(n_genes = 50, n_cells = 2e6, n_contexts = 11, n_perturbed = 10, n_features = 10)
+  err <- expect_error(check_fit_cost(cells, "mlp", "hard", gim_control(), verbose = FALSE),
+                      class = "perturbgim_fit_too_large")
+  expect_match(conditionMessage(err), "minibatch = 2000", fixed = TRUE)
+  expect_no_match(conditionMessage(err), "fewer Monte Carlo", fixed = TRUE)
 })
 
 test_that("a long fit says how long it may take, and only when verbose", {

@@ -28,11 +28,14 @@
 #' the engine's buffers; the input data, which exists before the fit, is not
 #' counted.
 #'
-#' **Time** per step grows with the cells of a step times `n_genes^2`
-#' (times `mechanism_hidden` for MLP mechanisms), with
-#' `n_mc * n_genes^2 * power_iterations` (graph samples and the acyclicity
-#' penalty), with `n_genes^3` (edge scores from the latent graph, whose rank
-#' defaults to the number of genes) and with `n_mc * n_contexts * n_genes`.
+#' **Time** per step grows with `n_mc * n_genes^2` times the cells of a
+#' step plus a share per context (in the first steps every Monte Carlo
+#' sample has parent sets of its own, of about `n_genes / 2` parents, each
+#' evaluated over the cells; times `mechanism_hidden` for MLP mechanisms),
+#' with `n_genes^2` times the cells (the backward pass), with
+#' `n_mc * n_genes^2` (graph samples and the acyclicity penalty) and with
+#' `n_genes^3` (edge scores from the latent graph, whose rank defaults to
+#' the number of genes).
 #' The constants were fitted to one-thread measurements of the first steps
 #' of fits (`bench/cost_model.R`), which are the dearest: parent sets repeat
 #' more as training goes on, and `stop_patience` can end a fit early, so the

@@ -193,6 +193,13 @@
 #'   `bench/scale.R` for its effect. Subsets are drawn from the fit's seed, so
 #'   `set.seed()` still reproduces the fit.
 #' @param graph_gradient `"straight_through"` or `"relaxed"` (see Details).
+#' @param memory_limit The most memory, in bytes, that [gim_fit()] lets a
+#'   fit need: before training it estimates the fit's peak memory
+#'   ([estimate_fit_cost()]) and stops with an error if the estimate is
+#'   larger. `NULL` (default): the option `perturbgim.memory_limit` if set,
+#'   else the memory the system reports as available (`MemAvailable` of
+#'   `/proc/meminfo` on Linux; elsewhere nothing is checked). `Inf` starts
+#'   any fit.
 #' @param n_threads OpenMP threads; results do not depend on it.
 #' @return A list of class `gim_control`.
 #' @family gim
@@ -217,7 +224,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
                         check_every = 100L, convergence_tol = 2e-3,
                         holdout = 100L, minibatch = NULL,
                         graph_gradient = c("straight_through", "relaxed"),
-                        n_threads = default_threads()) {
+                        memory_limit = NULL, n_threads = default_threads()) {
   beta_I_schedule <- arg_match_checked(beta_I_schedule)
   graph_gradient <- arg_match_checked(graph_gradient)
   weight_prior <- arg_match_checked(weight_prior)
@@ -286,6 +293,7 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
     holdout = as.double(holdout),
     minibatch = if (is.null(minibatch)) NULL else check_count(minibatch, "minibatch", min = 2L),
     graph_gradient = graph_gradient,
+    memory_limit = if (!is.null(memory_limit)) check_memory_limit(memory_limit),
     n_threads = resolve_threads(n_threads)
   )
   if (out$n_mc < 1L) cli::cli_abort("{.arg n_mc} must be at least 1.")
@@ -293,6 +301,15 @@ gim_control <- function(steps = 30000L, anneal_steps = NULL, stop_patience = NUL
   if (out$power_iterations < 1L) cli::cli_abort("{.arg power_iterations} must be at least 1.")
   if (!is.null(latent_dim) && latent_dim < 1L) cli::cli_abort("{.arg latent_dim} must be at least 1.")
   structure(out, class = "gim_control")
+}
+
+# Bytes, or Inf for no limit.
+check_memory_limit <- function(x, arg = "memory_limit", call = rlang::caller_env()) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x <= 0) {
+    cli::cli_abort(paste("{.arg {arg}} must be NULL or a single positive number of bytes",
+                         "(or {.code Inf}), not {describe_value(x)}."), call = call)
+  }
+  as.double(x)
 }
 
 #' @export

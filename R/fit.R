@@ -25,6 +25,18 @@
 #' parent-free distribution) or `"shift"` (a target's value moves by `psi`;
 #' for zilognormal the positive part moves on the log scale).
 #'
+#' **Memory and time.** Before it trains (and before it copies the cells),
+#' `gim_fit()` estimates the fit's peak memory and time per step with
+#' [estimate_fit_cost()]. Memory grows with `n_mc` times the square of the
+#' number of genes: a fit that would need more than `memory_limit` of
+#' [gim_control()] (by default the memory the machine has available, or the
+#' option `perturbgim.memory_limit`) stops at once with an error that gives
+#' the estimate and what would fit: fewer genes (e.g. marker genes;
+#' `genes =` for `SingleCellExperiment` and `Seurat` objects), minibatches
+#' (`gim_control(minibatch = )`) or fewer Monte Carlo samples.
+#' `gim_control(memory_limit = Inf)` starts it anyway. With `verbose = TRUE`,
+#' a fit estimated to take more than an hour says so before it starts.
+#'
 #' Training runs in chunks of `control$check_every` steps in C. A progress
 #' bar shows the step, objective and acyclicity; interrupting (Ctrl-C) stops
 #' after the current step and returns the fit as it was after the last
@@ -130,6 +142,9 @@ gim_fit.default <- function(x, context, features,
   features <- check_features(features, context)
   if (!is.null(init)) check_init_matches(init, mechanism, intervention, nodes, features)
   held <- if (!is.null(init) && identical(init$state$n_cells, nrow(x))) init$state$heldout_cells
+  # Before anything of the size of the fit is allocated.
+  check_fit_cost(fit_sizes(x, context, features), mechanism, intervention, control, verbose,
+                 init, held)
   scaling <- if (!is.null(init)) {
     init$x_scaling
   } else if (isTRUE(control$standardise) && mechanism != "zilognormal") {
@@ -200,8 +215,7 @@ training_design <- function(x, context, features, control, held = NULL, scaling 
   levels <- c(perturbed, observational)
   n <- nrow(x)
   if (is.null(held)) {
-    n_hold <- if (control$holdout < 1) round(control$holdout * n) else control$holdout
-    n_hold <- max(0L, min(as.integer(n_hold), floor(n / 10)))
+    n_hold <- heldout_count(n, control$holdout)
     held <- if (n_hold > 0) sample.int(n, n_hold) else integer()
   }
   is_held <- seq_len(n) %in% held
@@ -238,6 +252,13 @@ training_design <- function(x, context, features, control, held = NULL, scaling 
        # Log-likelihoods per cell on the internal scale exceed those of the
        # original units by the log Jacobian sum(log(scale)).
        log_jacobian = if (is.null(scaling)) 0 else sum(log(scaling$scale)))
+}
+
+# Cells held out of n for the convergence checks: gim_control(holdout =),
+# a count or a fraction, at most a tenth of the cells.
+heldout_count <- function(n, holdout) {
+  n_hold <- if (holdout < 1) round(holdout * n) else holdout
+  max(0L, min(as.integer(n_hold), floor(n / 10)))
 }
 
 # A minibatch of about `size` training cells, drawn within each context in

@@ -20,9 +20,7 @@ fit_restarts <- function(design, inputs, mechanism, intervention, control, nodes
   fits <- if (is.null(BPPARAM)) {
     serial_restarts(seeds, design, data, verbose)
   } else {
-    worker <- restart_worker
-    environment(worker) <- baseenv()   # see run_tune_tasks()
-    BiocParallel::bplapply(seeds, worker, data = data, BPPARAM = BPPARAM)
+    bplapply_package(seeds, "restart_fit", data, BPPARAM)
   }
   table <- restart_table(fits, seeds)
   best <- choose_restart(table)
@@ -46,22 +44,6 @@ serial_restarts <- function(seeds, design, data, verbose) {
     if (isTRUE(fits[[i]]$state$interrupted)) break
   }
   fits
-}
-
-# Runs in a worker, with the base environment as its enclosure: loads
-# perturbgim if needed (see tune_worker()).
-restart_worker <- function(seed, data) {
-  if (!isNamespaceLoaded("perturbgim")) {
-    old <- .libPaths()
-    .libPaths(c(data$libs, old))
-    on.exit(.libPaths(old), add = TRUE)
-    if (!requireNamespace("perturbgim", quietly = TRUE)) {
-      stop("package 'perturbgim' is not installed on this worker (",
-           Sys.info()[["nodename"]], "). Install it there, or set R_LIBS for the workers.",
-           call. = FALSE)
-    }
-  }
-  get("restart_fit", envir = asNamespace("perturbgim"))(seed, data)
 }
 
 # One restart: the design is rebuilt from the inputs in a worker (the same

@@ -277,14 +277,7 @@ tune_data <- function(x, context, features, validation, mechanism, intervention,
 }
 
 run_tune_tasks <- function(tasks, data, BPPARAM, verbose) {
-  if (!is.null(BPPARAM)) {
-    # The worker function must not carry this package's namespace as its
-    # environment: a fresh worker would then fail to unserialise it before
-    # it could say why. It loads perturbgim itself (see tune_worker()).
-    worker <- tune_worker
-    environment(worker) <- baseenv()
-    return(BiocParallel::bplapply(tasks, worker, data = data, BPPARAM = BPPARAM))
-  }
+  if (!is.null(BPPARAM)) return(bplapply_package(tasks, "tune_task", data, BPPARAM))
   if (verbose) pb <- cli::cli_progress_bar("Fitting", total = length(tasks))
   lapply(tasks, function(task) {
     res <- tune_task(task, data)
@@ -293,8 +286,18 @@ run_tune_tasks <- function(tasks, data, BPPARAM, verbose) {
   })
 }
 
+# bplapply() of the package function `fun`(item, data). The worker function
+# must not carry this package's namespace as its environment: a fresh worker
+# would then fail to unserialise it before it could say why. It loads
+# perturbgim itself (from the caller's libraries `data$libs` if need be).
+bplapply_package <- function(items, fun, data, BPPARAM) {
+  worker <- package_worker
+  environment(worker) <- baseenv()
+  BiocParallel::bplapply(items, worker, fun = fun, data = data, BPPARAM = BPPARAM)
+}
+
 # Runs in the worker, with the base environment as its enclosure.
-tune_worker <- function(task, data) {
+package_worker <- function(item, fun, data) {
   if (!isNamespaceLoaded("perturbgim")) {
     old <- .libPaths()
     .libPaths(c(data$libs, old))
@@ -306,7 +309,7 @@ tune_worker <- function(task, data) {
            "). Install it there, or set R_LIBS for the workers.", call. = FALSE)
     }
   }
-  get("tune_task", envir = asNamespace("perturbgim"))(task, data)
+  get(fun, envir = asNamespace("perturbgim"))(item, data)
 }
 
 # One grid row: fit, predict the validation contexts, score them. Errors and

@@ -77,3 +77,17 @@ expect_relaxed_gradients <- function(pr, relaxed_blocks = c("graph_latent", "phi
   e <- spread(idx[["theta"]], 30)
   expect_gradient_close(at$gradient[e], central_difference(j_hard, pr$par, e))
 }
+
+# The straight-through estimator's gradients with respect to theta and phi
+# (at fixed discrete graphs, where the objective is smooth in them) against
+# central differences.
+expect_straight_through_gradients <- function(pr) {
+  at <- engine_eval(pr)
+  idx <- engine_block_index(pr)
+  j <- function(p) engine_eval(pr, p)$objective
+  for (block in c("theta", "phi")) {
+    e <- idx[[block]]
+    e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 30))))]
+    expect_gradient_close(at$gradient[e], central_difference(j, pr$par, e))
+  }
+}

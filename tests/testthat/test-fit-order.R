@@ -17,14 +17,7 @@ test_that("gradients with node potentials match finite differences", {
 
 test_that("straight-through gradients with node potentials match finite differences", {
   pr <- engine_problem("linear", "hard", "straight_through", acyclicity = "order")
-  at <- engine_eval(pr)
-  idx <- engine_block_index(pr)
-  j <- function(p) engine_eval(pr, p)$objective
-  for (block in c("theta", "phi")) {
-    e <- idx[[block]]
-    e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 30))))]
-    expect_gradient_close(at$gradient[e], central_difference(j, pr$par, e))
-  }
+  expect_straight_through_gradients(pr)
 })
 
 test_that("the point estimate keeps only the edges that follow the potentials", {

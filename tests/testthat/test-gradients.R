@@ -17,14 +17,7 @@ for (r in seq_len(nrow(settings_grid))) {
 
   test_that(paste("straight-through gradients match finite differences:", mech, intv), {
     pr <- engine_problem(mech, intv, "straight_through")
-    at <- engine_eval(pr)
-    idx <- engine_block_index(pr)
-    j <- function(p) engine_eval(pr, p)$objective
-    for (block in c("theta", "phi")) {
-      e <- idx[[block]]
-      e <- e[unique(round(seq(1, length(e), length.out = min(length(e), 30))))]
-      expect_gradient_close(at$gradient[e], central_difference(j, pr$par, e))
-    }
+    expect_straight_through_gradients(pr)
     # d J / d graph values, at discrete graphs and at fractional ones. The
     # spectral radius of a 0/1 matrix need not be differentiable (power
     # iteration oscillates on periodic graphs), so discrete graphs are

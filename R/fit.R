@@ -432,7 +432,8 @@ heldout_loglik <- function(heldout, par, settings, last, seed) {
   settings$alpha <- last[["alpha"]]
   settings$beta_I <- last[["beta_I"]]
   settings$n_threads <- 1L
-  res <- .Call(pg_gim_objective, heldout, par, settings, seed, .Machine$integer.max, NULL)
+  res <- .Call(pg_gim_objective, heldout, par, settings, seed, .Machine$integer.max, NULL,
+               FALSE)
   res$loglik / n
 }
 

@@ -221,7 +221,7 @@ static const char *status_term(int status)
 }
 
 SEXP pg_gim_objective(SEXP data, SEXP par, SEXP settings, SEXP seed, SEXP step,
-                      SEXP graph_override)
+                      SEXP graph_override, SEXP want_graphs)
 {
     gim_settings s; gim_layout L; gim_data D;
     read_settings(settings, &s);
@@ -241,13 +241,19 @@ SEXP pg_gim_objective(SEXP data, SEXP par, SEXP settings, SEXP seed, SEXP step,
     const char *names[] = { "objective", "loglik", "loglik_relaxed", "acyclicity",
                             "log_prior", "sparsity_graph", "sparsity_targets", "ess",
                             "screened", "status", "gradient", "dgraph", "graph_relaxed", "" };
+    /* The graph samples and their gradient (n_mc x d x d each) only when
+     * asked: the held-out check needs neither, and at thousands of genes
+     * they are gigabytes. */
+    int graphs = pg_scalar_logical(want_graphs, "want_graphs");
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP grad = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
-    SEXP dg = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) Mdd));
-    SEXP gr = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) Mdd));
-    dbg.dgraph = REAL(dg); dbg.graph_relaxed = REAL(gr);
-    memset(REAL(dg), 0, sizeof(double) * Mdd);
-    memset(REAL(gr), 0, sizeof(double) * Mdd);
+    SEXP dg = PROTECT(graphs ? Rf_allocVector(REALSXP, (R_xlen_t) Mdd) : R_NilValue);
+    SEXP gr = PROTECT(graphs ? Rf_allocVector(REALSXP, (R_xlen_t) Mdd) : R_NilValue);
+    if (graphs) {
+        dbg.dgraph = REAL(dg); dbg.graph_relaxed = REAL(gr);
+        memset(REAL(dg), 0, sizeof(double) * Mdd);
+        memset(REAL(gr), 0, sizeof(double) * Mdd);
+    }
     gim_report rep;
     gim_objective(&s, &L, &D, p, sd, st, REAL(grad), &rep, &dbg);
     double vals[] = { rep.objective, rep.loglik, rep.loglik_relaxed, rep.acyclicity,

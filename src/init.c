@@ -28,7 +28,7 @@ extern SEXP pg_scm_sample(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 /* engine_codes.c */
 extern SEXP pg_engine_codes(void);
 /* gim_call.c */
-extern SEXP pg_gim_objective(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+extern SEXP pg_gim_objective(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_point_loglik(SEXP, SEXP, SEXP);
 extern SEXP pg_gim_layout(SEXP);
 extern SEXP pg_gim_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
@@ -49,7 +49,7 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_blas_threads",    (DL_FUNC) &pg_blas_threads,    1},
     {"pg_scm_sample",      (DL_FUNC) &pg_scm_sample,      7},
     {"pg_engine_codes",    (DL_FUNC) &pg_engine_codes,    0},
-    {"pg_gim_objective",   (DL_FUNC) &pg_gim_objective,   6},
+    {"pg_gim_objective",   (DL_FUNC) &pg_gim_objective,   7},
     {"pg_gim_point_loglik",(DL_FUNC) &pg_gim_point_loglik, 3},
     {"pg_gim_layout",      (DL_FUNC) &pg_gim_layout,      1},
     {"pg_gim_train",       (DL_FUNC) &pg_gim_train,       7},

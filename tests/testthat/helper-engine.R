@@ -34,7 +34,7 @@ engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
 
 engine_eval <- function(pr, par = pr$par, override = NULL, settings = pr$settings,
                         seed = 123, step = 7L) {
-  .Call(pg_gim_objective, pr$data, par, settings, seed, as.integer(step), override)
+  .Call(pg_gim_objective, pr$data, par, settings, seed, as.integer(step), override, TRUE)
 }
 
 # Which entries of the flat vector belong to which top-level block.

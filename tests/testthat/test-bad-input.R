@@ -633,9 +633,11 @@ test_that("the engine's .Call entry points reject wrong types with R errors", {
   wrong <- list(NULL, "a", list(), 1L, c(1, 2), matrix(1, 2, 2), NA_real_)
   before <- serialize(pr, NULL)
   for (w in wrong) {
-    expect_error(.Call(pg_gim_objective, w, pr$par, pr$settings, 1, 1L, NULL))
-    expect_error(.Call(pg_gim_objective, pr$data, w, pr$settings, 1, 1L, NULL))
-    expect_error(.Call(pg_gim_objective, pr$data, pr$par, w, 1, 1L, NULL))
+    expect_error(.Call(pg_gim_objective, w, pr$par, pr$settings, 1, 1L, NULL, TRUE))
+    expect_error(.Call(pg_gim_objective, pr$data, w, pr$settings, 1, 1L, NULL, TRUE))
+    expect_error(.Call(pg_gim_objective, pr$data, pr$par, w, 1, 1L, NULL, TRUE))
+    expect_error(.Call(pg_gim_objective, pr$data, pr$par, pr$settings, 1, 1L, NULL, w),
+                 "want_graphs")
     expect_error(.Call(pg_gim_point_loglik, w, pr$par, pr$settings))
     expect_error(.Call(pg_gim_point_loglik, pr$data, w, pr$settings))
     expect_error(.Call(pg_gim_point_loglik, pr$data, pr$par, w))
@@ -652,7 +654,7 @@ test_that("the engine's .Call entry points reject wrong types with R errors", {
   # Non-finite values and inconsistent shapes inside otherwise valid lists.
   bad_x <- pr$data
   bad_x$x[1] <- NaN
-  expect_error(.Call(pg_gim_objective, bad_x, pr$par, pr$settings, 1, 1L, NULL), "data\\$x")
+  expect_error(.Call(pg_gim_objective, bad_x, pr$par, pr$settings, 1, 1L, NULL, TRUE), "data\\$x")
   short_x <- pr$data
   short_x$x <- short_x$x[, -1]
   expect_error(.Call(pg_gim_point_loglik, short_x, pr$par, pr$settings), "data\\$x")
@@ -670,7 +672,7 @@ test_that("the engine does not write into its inputs", {
   pr <- engine_problem("mlp", "shift")
   adam <- list(m = numeric(length(pr$par)), v = numeric(length(pr$par)))
   before <- serialize(list(pr, adam), NULL)
-  .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 1, 1L, NULL)
+  .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 1, 1L, NULL, TRUE)
   .Call(pg_gim_point_loglik, pr$data, pr$par, pr$settings)
   .Call(pg_gim_train, pr$data, pr$par, adam, pr$settings, 1, 0L, 2L)
   expect_identical(serialize(list(pr, adam), NULL), before)

@@ -9,13 +9,13 @@ test_that("a cell weight w counts every cell w times, in the objective and its g
   weighted <- pr$data
   weighted$weight <- 2
   a <- engine_eval(pr, settings = pr$settings)
-  b <- .Call(pg_gim_objective, twice, pr$par, pr$settings, 123, 7L, NULL)
-  w <- .Call(pg_gim_objective, weighted, pr$par, pr$settings, 123, 7L, NULL)
+  b <- .Call(pg_gim_objective, twice, pr$par, pr$settings, 123, 7L, NULL, TRUE)
+  w <- .Call(pg_gim_objective, weighted, pr$par, pr$settings, 123, 7L, NULL, TRUE)
   expect_equal(w$loglik, b$loglik, tolerance = 1e-12)
   expect_equal(w$gradient, b$gradient, tolerance = 1e-10)
   expect_false(isTRUE(all.equal(a$loglik, w$loglik)))
   weighted$weight <- 0
-  expect_error(.Call(pg_gim_objective, weighted, pr$par, pr$settings, 123, 7L, NULL),
+  expect_error(.Call(pg_gim_objective, weighted, pr$par, pr$settings, 123, 7L, NULL, TRUE),
                "weight")
 })
 
@@ -90,4 +90,15 @@ test_that("DelayedArray input is read in blocks and gives the dense fit", {
             b$train$features, mechanism = "zilognormal", verbose = FALSE)
     gim_control(minibatch = 1)
   })
+})
+
+test_that("the objective returns its graph samples only when asked", {
+  pr <- engine_problem("mlp", "hard")
+  with <- .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 123, 7L, NULL, TRUE)
+  without <- .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 123, 7L, NULL, FALSE)
+  expect_length(with$dgraph, 3 * 4 * 4)
+  expect_null(without$dgraph)
+  expect_null(without$graph_relaxed)
+  same <- setdiff(names(with), c("dgraph", "graph_relaxed"))
+  expect_identical(without[same], with[same])
 })

@@ -46,8 +46,8 @@
 #' **Restarts.** A fit's search is local: on simulated data, fits of one
 #' data set from different starts can end far apart (Edge-F1 from 0.35 to
 #' 0.76), and one started at the true model stays there. With `restarts =
-#' R`, R fits are run on the same training cells and held out the same
-#' cells, each from its own start (seeds drawn with [sample.int()] before
+#' R`, R fits are run on the same training cells, with the same cells held
+#' out, each from its own start (seeds drawn with [sample.int()] before
 #' any fit, so `set.seed()` reproduces the result on every back-end), and
 #' the one with the highest held-out log-likelihood per cell at its last
 #' check is returned, among the fits whose point estimate is acyclic (a
@@ -55,6 +55,8 @@
 #' is). Its `restarts` element is a table of every fit (seed, held-out
 #' score, acyclic, edges, steps, why it stopped, which was chosen).
 #' Serially, interrupting a restart ends the search with the fits so far.
+#' In parallel, each worker holds its own fit: memory grows with the number
+#' of workers.
 #'
 #' @param x Expression matrix, cells in rows (numeric matrix, data frame or
 #'   `dgCMatrix`).

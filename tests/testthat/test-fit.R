@@ -141,7 +141,7 @@ test_that("the engine's .Call boundary rejects malformed input", {
   blocks <- engine_blocks("linear", "hard", 5, 5, 5, settings$sizes)
   par <- init_parameters(blocks, design$train$x, "linear", colnames(b$train$x))
   call_obj <- function(data = design$train, p = par, s = settings) {
-    .Call(pg_gim_objective, data, p, s, 1, 1L, NULL)
+    .Call(pg_gim_objective, data, p, s, 1, 1L, NULL, TRUE)
   }
   expect_error(call_obj(p = par[-1]), "par")
   expect_error(call_obj(p = replace(par, 1, NA)), "par")
@@ -151,7 +151,7 @@ test_that("the engine's .Call boundary rejects malformed input", {
   expect_error(call_obj(s = within(settings, tau <- -1)), "positive")
   expect_error(call_obj(s = within(settings, sizes <- c(3L, 6L, 4L))), "sizes")
   expect_error(call_obj(s = settings[-1]), "mechanism")
-  expect_error(.Call(pg_gim_objective, design$train, par, settings, -1, 1L, NULL), "seed")
+  expect_error(.Call(pg_gim_objective, design$train, par, settings, -1, 1L, NULL, TRUE), "seed")
   expect_error(.Call(pg_gim_train, design$train, par, list(m = par), settings, 1, 0L, 1L),
                "adam")
 })

@@ -32,7 +32,11 @@ test_that("the limit comes from the control, the option or the machine, in that 
   expect_equal(fit_memory_limit(gim_control())$bytes, 1e6)
   expect_equal(fit_memory_limit(gim_control(memory_limit = 2e9))$bytes, 2e9)
   withr::local_options(perturbgim.memory_limit = NULL)
-  expect_identical(fit_memory_limit(gim_control())$bytes, available_memory())
+  # MemAvailable moves between two reads on a shared machine: the source,
+  # not the value, is what can be compared.
+  machine <- fit_memory_limit(gim_control())
+  expect_identical(machine$source, "available on this machine")
+  expect_true(is.na(machine$bytes) || machine$bytes > 0)
   withr::local_options(perturbgim.memory_limit = "lots")
   expect_snapshot(error = TRUE, fit_memory_limit(gim_control()))
   expect_snapshot(error = TRUE, gim_control(memory_limit = -1))

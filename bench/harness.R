@@ -1,5 +1,16 @@
-# Shared by the benchmark scripts: timing, the reference interpreter and the
-# true model's log-likelihood of simulated cells.
+# Shared by the benchmark scripts: timing, the reference interpreter, the
+# true model's log-likelihood of simulated cells and settings read from the
+# environment.
+
+# A positive whole number from the environment variable `name`.
+env_count <- function(name, default) {
+  value <- suppressWarnings(as.integer(Sys.getenv(name, as.character(default))))
+  if (is.na(value) || value < 1L) {
+    stop(sprintf("%s must be a positive whole number, not \"%s\"", name, Sys.getenv(name)),
+         call. = FALSE)
+  }
+  value
+}
 
 # Median wall-clock seconds of `reps` evaluations of `expr` (after one warm-up
 # run unless `warmup = FALSE`).

@@ -69,14 +69,12 @@ for (pkg in c("SingleCellExperiment", "SummarizedExperiment", "hdf5r")) {
   }
 }
 
-env_count <- function(name, default) {
-  value <- suppressWarnings(as.integer(Sys.getenv(name, as.character(default))))
-  if (is.na(value) || value < 1L) {
-    stop(sprintf("%s must be a positive whole number, not \"%s\"", name, Sys.getenv(name)),
-         call. = FALSE)
-  }
-  value
-}
+bench_dir <- local({
+  args <- commandArgs(trailingOnly = FALSE)
+  file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
+  if (length(file_arg)) dirname(normalizePath(file_arg)) else "bench"
+})
+source(file.path(bench_dir, "harness.R"))  # env_count()
 env_choice <- function(name, choices) {
   value <- Sys.getenv(name, choices[[1]])
   if (!value %in% choices) {

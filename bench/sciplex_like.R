@@ -35,14 +35,12 @@ for (pkg in c("SingleCellExperiment", "SummarizedExperiment", "S4Vectors")) {
   }
 }
 
-env_count <- function(name, default) {
-  value <- suppressWarnings(as.integer(Sys.getenv(name, as.character(default))))
-  if (is.na(value) || value < 1L) {
-    stop(sprintf("%s must be a positive whole number, not \"%s\"", name, Sys.getenv(name)),
-         call. = FALSE)
-  }
-  value
-}
+bench_dir <- local({
+  args <- commandArgs(trailingOnly = FALSE)
+  file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
+  if (length(file_arg)) dirname(normalizePath(file_arg)) else "bench"
+})
+source(file.path(bench_dir, "harness.R"))  # env_count()
 steps <- env_count("PERTURBGIM_BENCH_STEPS", 100000L)
 n_mc <- env_count("PERTURBGIM_BENCH_MC", 128L)
 n_cells <- env_count("PERTURBGIM_BENCH_CELLS", 200L)

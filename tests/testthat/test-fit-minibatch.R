@@ -91,14 +91,3 @@ test_that("DelayedArray input is read in blocks and gives the dense fit", {
     gim_control(minibatch = 1)
   })
 })
-
-test_that("the objective returns its graph samples only when asked", {
-  pr <- engine_problem("mlp", "hard")
-  with <- .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 123, 7L, NULL, TRUE)
-  without <- .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 123, 7L, NULL, FALSE)
-  expect_length(with$dgraph, 3 * 4 * 4)
-  expect_null(without$dgraph)
-  expect_null(without$graph_relaxed)
-  same <- setdiff(names(with), c("dgraph", "graph_relaxed"))
-  expect_identical(without[same], with[same])
-})

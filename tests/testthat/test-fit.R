@@ -225,3 +225,14 @@ test_that("a chunk's trace comes from C with named columns, one row per step", {
   empty <- .Call(pg_gim_train, pr$data, pr$par, adam, pr$settings, 1, 0L, 0L)
   expect_identical(colnames(empty$trace), colnames(res$trace))
 })
+
+test_that("the objective returns its graph samples only when asked", {
+  pr <- engine_problem("mlp", "hard")
+  with <- .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 123, 7L, NULL, TRUE)
+  without <- .Call(pg_gim_objective, pr$data, pr$par, pr$settings, 123, 7L, NULL, FALSE)
+  expect_length(with$dgraph, 3 * 4 * 4)
+  expect_null(without$dgraph)
+  expect_null(without$graph_relaxed)
+  same <- setdiff(names(with), c("dgraph", "graph_relaxed"))
+  expect_identical(without[same], with[same])
+})

@@ -31,11 +31,16 @@
 #' **Combinations.** Several perturbations applied together (SPEC section 3)
 #' are given as several feature rows with `combine = TRUE`, or as a list of
 #' feature matrices, one per combination. A combination targets the union of
-#' the targets of its rows. A variable targeted by several rows takes its
-#' parameters from the row with the highest target probability for it. The
-#' combination's target probability of variable `j` is the probability that
-#' at least one row targets it, \eqn{1 - \prod_r (1 - p_{rj})}, which is also
-#' what `mixture = TRUE` draws from.
+#' the targets of its rows. A variable targeted by several rows (target
+#' probability above 1/2 in each) gets a rule that treats the rows alike:
+#' under shift interventions their shifts add, as the effects of independent
+#' perturbations on one gene would; under hard interventions it takes the mean
+#' of their parameters weighted by their target probabilities. A variable no
+#' row targets (it matters only with `mixture = TRUE`) takes the parameters of
+#' the row most likely to target it. The combination's target probability of
+#' variable `j` is the probability that at least one row targets it,
+#' \eqn{1 - \prod_r (1 - p_{rj})}, which is also what `mixture = TRUE` draws
+#' from.
 #'
 #' **Observational prediction.** With `newdata = NULL` nothing is targeted:
 #' the samples come from the fitted observational distribution, in one
@@ -272,18 +277,36 @@ check_some_rows <- function(z, arg, call) {
 }
 
 # One context from the standardised feature rows applied together: the union
-# of their targets, each variable's parameters from the row most likely to
-# target it, and the probability that at least one row targets it. For one
-# row this is that row's prediction.
+# of their targets, the probability that at least one row targets each
+# variable, and parameters that do not depend on the order of the rows
+# (see combined_psi()). For one row this is that row's prediction.
 combine_rows <- function(fit, z) {
   prob <- target_probabilities(fit, z)
   psi <- lapply(fit$phi$psi, mlp_forward, input = z)
-  best <- cbind(max.col(t(prob), ties.method = "first"), seq_len(ncol(prob)))
+  if (nrow(prob) == 1L) {
+    return(list(probabilities = prob[1L, ], targets = as.integer(prob[1L, ] > 0.5),
+                psi = lapply(psi, function(m) m[1L, ])))
+  }
   list(
-    probabilities = if (nrow(prob) == 1L) prob[1L, ] else -expm1(colSums(log1p(-prob))),
+    probabilities = -expm1(colSums(log1p(-prob))),
     targets = as.integer(colSums(prob > 0.5) > 0),
-    psi = lapply(psi, function(m) m[best])
+    psi = lapply(psi, combined_psi, prob = prob, intervention = fit$intervention)
   )
+}
+
+# Parameters of a variable from the rows that target it (probability above
+# 1/2): their sum for shift interventions (effects of independent
+# perturbations add), their probability-weighted mean for hard ones (a gene
+# cannot be set to two values; the mean is continuous in the probabilities,
+# unlike picking one row). A variable no row targets takes the row most
+# likely to target it, used only when mixture sampling draws it targeted.
+combined_psi <- function(psi, prob, intervention) {
+  on <- prob > 0.5
+  best <- max.col(t(prob), ties.method = "first")
+  weight <- if (intervention == "shift") on * 1 else on * prob
+  none <- colSums(on) == 0L
+  weight[cbind(best[none], which(none))] <- 1
+  colSums(weight * psi) / if (intervention == "shift") 1 else colSums(weight)
 }
 
 # Cells per context: one count or one per context, whole numbers >= min.

@@ -179,7 +179,7 @@ test_that("mixture cells keep their context's probabilities and parameters", {
   expect_false(any(abs(x[ctx == "b", 1] - 100) < 1))
 })
 
-test_that("combinations take the union of targets and the likelier row's parameters", {
+test_that("combinations take the union of targets and treat their rows alike", {
   logit <- rbind(a = qlogis(c(0.9, 0.6, 0.1, 0.2)),
                  b = qlogis(c(0.2, 0.8, 0.3, 0.7)),
                  c = qlogis(c(0.1, 0.1, 0.1, 0.1)))
@@ -193,8 +193,14 @@ test_that("combinations take the union of targets and the likelier row's paramet
   par <- predict(fit, ab, type = "parameters", combine = TRUE)
   expect_identical(rownames(par$targets), "a+b")
   expect_identical(unname(par$targets[1, ]), c(1L, 1L, 0L, 1L))
-  # g2 is targeted by both rows: parameters of b (0.8 > 0.6).
-  expect_equal(unname(par$psi$mean[1, ]), c(10, -20, 0, -40))
+  # g2 is targeted by both rows: hard parameters are averaged with weights
+  # 0.6 and 0.8; g3, targeted by none, takes b's (0.3 > 0.1).
+  g2 <- (0.6 * 20 + 0.8 * -20) / 1.4
+  expect_equal(unname(par$psi$mean[1, ]), c(10, g2, 0, -40))
+  expect_equal(unname(par$psi_raw$mean[1, ]), c(10, g2, -30, -40))
+  # The order of the rows does not matter.
+  expect_equal(predict(fit, ab[2:1, ], type = "parameters", combine = TRUE)$psi,
+               lapply(par$psi, function(m) `rownames<-`(m, "b+a")))
   expect_equal(unname(par$probabilities[1, ]),
                1 - (1 - c(0.9, 0.6, 0.1, 0.2)) * (1 - c(0.2, 0.8, 0.3, 0.7)))
   # The same as a list, together with a single perturbation.
@@ -202,7 +208,7 @@ test_that("combinations take the union of targets and the likelier row's paramet
                  type = "parameters")
   expect_identical(rownames(lst$targets), c("both", "only_a"))
   expect_identical(unname(lst$targets[2, ]), c(1L, 1L, 0L, 0L))
-  expect_equal(unname(lst$psi$mean[1, ]), c(10, -20, 0, -40))
+  expect_equal(unname(lst$psi$mean[1, ]), c(10, g2, 0, -40))
   # Unnamed list elements get labels.
   expect_identical(rownames(predict(fit, list(ab, ab), type = "targets")),
                    c("combination1", "combination2"))
@@ -210,9 +216,26 @@ test_that("combinations take the union of targets and the likelier row's paramet
   set.seed(3)
   x <- predict(fit, ab, n = 500, combine = TRUE)
   expect_identical(unique(attr(x, "context")), "a+b")
-  expect_equal(unname(colMeans(x)[c(1, 2, 4)]), c(10, -20, -40), tolerance = 0.01)
+  expect_equal(unname(colMeans(x)[c(1, 2, 4)]), c(10, g2, -40), tolerance = 0.01)
   # Without combine, each row is its own context.
   expect_identical(rownames(predict(fit, ab, type = "targets")), c("a", "b"))
+})
+
+test_that("combined shift interventions add the shifts of the rows that target a gene", {
+  logit <- rbind(a = qlogis(c(0.9, 0.6, 0.1, 0.2)),
+                 b = qlogis(c(0.2, 0.8, 0.3, 0.7)))
+  mean <- rbind(c(10, 20, 30, 40), c(-1, -2, -3, -4))
+  fit <- linear_net_fit(logit, mean)
+  fit$intervention <- "shift"
+  fit$phi$psi <- list(shift = fit$phi$psi$mean)
+  ab <- rbind(a = c(1, 0), b = c(0, 1))
+  colnames(ab) <- fit$feature_names
+  par <- predict(fit, ab, type = "parameters", combine = TRUE)
+  expect_identical(unname(par$targets[1, ]), c(1L, 1L, 0L, 1L))
+  # g2: both rows shift it; g1 and g4: one row each; g3: none (b is likelier).
+  expect_equal(unname(par$psi_raw$shift[1, ]), c(10, 18, -3, -4))
+  expect_equal(predict(fit, ab[2:1, ], type = "parameters", combine = TRUE)$psi_raw,
+               lapply(par$psi_raw, function(m) `rownames<-`(m, "b+a")))
 })
 
 test_that("rows without names are labelled by position", {

@@ -45,6 +45,10 @@ n_eval <- as.integer(take("n_predicted", "800"))
 # 0.05 at alpha = 1) and, for mlp, the true mechanisms: does training stay
 # at the true model (then the search is what fails) or leave it?
 init_truth <- identical(take("init_truth", "0"), "1")
+# init_dense=c: start every edge at u_i . v_j = c (plus a little noise), so
+# that all edges are present while the mechanisms first learn; the data and
+# beta_M then prune. Tests whether true edges die because they start absent.
+init_dense <- as.numeric(take("init_dense", "0"))
 control_args <- lapply(opt, function(v) {
   num <- suppressWarnings(as.numeric(v))
   if (v == "NULL") NULL else if (v %in% c("TRUE", "FALSE")) as.logical(v) else if (is.na(num)) v else num
@@ -93,11 +97,37 @@ true_start <- function() {
   start$trace <- data.frame()
   start
 }
+dense_start <- function(value) {
+  start <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
+                   intervention = intervention,
+                   control = do.call(gim_control, utils::modifyList(
+                     control_args, list(steps = 1, n_threads = threads))),
+                   verbose = FALSE)
+  ns <- asNamespace("perturbgim")
+  settings <- ns$engine_settings(start$control, mechanism, intervention, ncol(tr$x),
+                                 ncol(tr$features))
+  blocks <- ns$engine_blocks(mechanism, intervention, ncol(tr$x), settings$k, settings$H,
+                             settings$sizes, start$control$acyclicity)
+  parts <- ns$unflatten_parameters(start$state$par, blocks, colnames(tr$x))
+  d <- ncol(tr$x)
+  k <- settings$k
+  base <- sqrt(value / k)
+  parts$graph_latent$u <- matrix(base + stats::rnorm(d * k, sd = 0.1 * base), d, k)
+  parts$graph_latent$v <- matrix(base + stats::rnorm(d * k, sd = 0.1 * base), d, k)
+  start$state$par <- ns$flatten_parameters(parts, blocks)
+  start$state$adam_m[] <- 0
+  start$state$adam_v[] <- 0
+  start$state$step <- 0L
+  start$state$heldout <- -Inf
+  start$trace <- data.frame()
+  start
+}
 set.seed(fit_seed)
+start <- if (init_truth) true_start() else if (init_dense > 0) dense_start(init_dense)
 t0 <- proc.time()[["elapsed"]]
 fit <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
                intervention = intervention, control = control, verbose = FALSE,
-               init = if (init_truth) true_start())
+               init = start)
 fit_s <- proc.time()[["elapsed"]] - t0
 saveRDS(fit, file.path(out_dir, sprintf("%s_%s_seed%d_fit.rds", tag, setting, seed)))
 

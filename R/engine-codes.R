@@ -14,7 +14,8 @@ engine_codes <- list(
   beta_I_schedule = c("constant", "cosine", "decreasing"),
   weight_prior = c("all", "masked"),
   graph_samples = c("raw", "dag"),
-  acyclicity = c("penalty", "order")
+  acyclicity = c("penalty", "order"),
+  mc_estimator = c("marginal", "expected")
 )
 
 # The integer code of `value` in the table `kind`.

@@ -434,6 +434,8 @@ heldout_loglik <- function(heldout, par, settings, last, seed) {
   settings$alpha <- last[["alpha"]]
   settings$beta_I <- last[["beta_I"]]
   settings$n_threads <- 1L
+  # The same score whichever estimator trains, so that fits compare.
+  settings$mc_estimator <- engine_code("mc_estimator", "marginal") + 0
   res <- .Call(pg_gim_objective, heldout, par, settings, seed, .Machine$integer.max, NULL,
                FALSE)
   res$loglik / n

@@ -30,6 +30,10 @@ static const code_entry acyclicity[] = {
     {"penalty", GIM_ACYCLIC_PENALTY}, {"order", GIM_ACYCLIC_ORDER}, {NULL, 0}
 };
 
+static const code_entry mc_estimator[] = {
+    {"marginal", GIM_MC_MARGINAL}, {"expected", GIM_MC_EXPECTED}, {NULL, 0}
+};
+
 static SEXP named_codes(const code_entry *e)
 {
     int n = 0;
@@ -49,11 +53,12 @@ SEXP pg_engine_codes(void)
 {
     const char *names[] = { "mechanism", "intervention", "graph_gradient",
                             "beta_I_schedule", "weight_prior", "graph_samples", "acyclicity",
-                            "" };
+                            "mc_estimator", "" };
     const code_entry *tables[] = { mechanism, intervention, graph_gradient,
-                                   beta_I_schedule, weight_prior, graph_samples, acyclicity };
+                                   beta_I_schedule, weight_prior, graph_samples, acyclicity,
+                                   mc_estimator };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
-    for (int i = 0; i < 7; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
+    for (int i = 0; i < 8; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
     UNPROTECT(1);
     return out;
 }

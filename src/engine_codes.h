@@ -38,4 +38,11 @@ enum { GIM_SAMPLES_RAW = 1, GIM_SAMPLES_DAG = 2 };
 enum { GIM_ACYCLIC_PENALTY = 1, GIM_ACYCLIC_ORDER = 2 };
 #define GIM_ACYCLIC_LAST GIM_ACYCLIC_ORDER
 
+/* How the Monte Carlo samples make the likelihood term: the log of their mean
+ * likelihood (the paper's marginal estimate, whose gradient is a softmax-
+ * weighted sum), or the mean of their log-likelihoods (every sample weighs
+ * 1 / M; gim_likelihood.c). */
+enum { GIM_MC_MARGINAL = 1, GIM_MC_EXPECTED = 2 };
+#define GIM_MC_LAST GIM_MC_EXPECTED
+
 #endif

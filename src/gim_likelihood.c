@@ -732,7 +732,8 @@ static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_d
     char *active = W->active = alloc((size_t) M);
     /* With few distinct parent sets (late in training) the double pass is
      * cheaper than screening, which costs a second pass over the samples. */
-    int screen = D->xf && M > 1 && P->configs >= GIM_SCREEN_MIN_CONFIGS * d;
+    int screen = D->xf && M > 1 && P->configs >= GIM_SCREEN_MIN_CONFIGS * d &&
+                 s->mc_estimator == GIM_MC_MARGINAL;
     memset(needed, !screen, (size_t) M * d);
     memset(active, !screen, (size_t) M);
     P->screened = 0;
@@ -777,6 +778,12 @@ static void pass_weights(const gim_settings *s, const gim_data *D, gim_pass *P,
         P->ell[m] = active[m] ? D->weight * sample_loglik(s, D, P, m, cfg_of, W->Q1, W->Q2,
                                                           W->lobs_obs, W->gene_noise,
                                                           W->vint, lint) : -INFINITY;
+    if (s->mc_estimator == GIM_MC_EXPECTED) {
+        double sum = 0.0;
+        for (int m = 0; m < M; m++) { P->w[m] = 1.0 / M; sum += P->ell[m]; }
+        P->loglik = sum / M;
+        return;
+    }
     double mx = -INFINITY;
     for (int m = 0; m < M; m++) if (P->ell[m] > mx) mx = P->ell[m];
     double z = 0.0;

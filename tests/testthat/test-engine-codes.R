@@ -16,7 +16,8 @@ test_that("every user-facing list of choices is a permutation of the code table"
   }
   same_set(choices("scm", "mechanism"), engine_codes$mechanism)
   same_set(choices("sample_scm", "intervention"), engine_codes$intervention)
-  for (arg in c("graph_gradient", "beta_I_schedule", "weight_prior")) {
+  for (arg in c("graph_gradient", "beta_I_schedule", "weight_prior", "graph_samples",
+                "acyclicity", "mc_estimator")) {
     same_set(choices("gim_control", arg), engine_codes[[arg]])
   }
 })

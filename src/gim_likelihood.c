@@ -250,12 +250,19 @@ static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layou
      * padding cells (zero) stay inside the buffers and are never read. */
     int nv = (nb + 7) / 8 * 8;
     double b2 = par[L->b2 + j];
-    for (int c = 0; c < nv; c++) f[c] = b2;
-    for (int h = 0; h < H; h++) {
-        double *a = tt + (size_t) h * GIM_BLOCK, w = w2[h];
-        for (int c = nb; c < nv; c++) a[c] = 0.0;
-        #pragma omp simd
-        for (int c = 0; c < nv; c++) { a[c] = gim_tanh(a[c]); f[c] += w * a[c]; }
+    for (int h = 0; h < H; h++)
+        for (int c = nb; c < nv; c++) tt[(size_t) h * GIM_BLOCK + c] = 0.0;
+    /* Eight cells at a time through all units, so that their means stay in
+     * registers (the same sum, b2 + w2_1 t_1 + ..., in the same order). */
+    for (int c0 = 0; c0 < nv; c0 += 8) {
+        double fc[8];
+        for (int c = 0; c < 8; c++) fc[c] = b2;
+        for (int h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK + c0, w = w2[h];
+            #pragma omp simd
+            for (int c = 0; c < 8; c++) { a[c] = gim_tanh(a[c]); fc[c] += w * a[c]; }
+        }
+        memcpy(f + c0, fc, sizeof fc);
     }
 }
 

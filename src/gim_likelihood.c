@@ -217,6 +217,31 @@ static inline int response(int zi, double x, double *y)
     return 1;
 }
 
+/* tanh of the units tt[h * GIM_BLOCK + c] in place and the means f[c] =
+ * b2 + sum_h w2[h] tanh(...) of the cells c < nv (nv a multiple of 8;
+ * cells nb .. nv - 1 are padding, set to 0 first).
+ * tanh over whole vectors: a scalar tail of up to seven cells cost as much
+ * as the vector part in blocks of about 55 (one context). The padding cells
+ * stay inside the buffers and are never read. Eight cells go through all
+ * units at a time, so that their means stay in registers (the same sum,
+ * b2 + w2_1 t_1 + ..., in the same order). */
+static GIM_ALWAYS_INLINE void unit_means(int H, const double *w2, double b2, int nb, int nv,
+                                         double *tt, double *f)
+{
+    for (int h = 0; h < H; h++)
+        for (int c = nb; c < nv; c++) tt[(size_t) h * GIM_BLOCK + c] = 0.0;
+    for (int c0 = 0; c0 < nv; c0 += 8) {
+        double fc[8];
+        for (int c = 0; c < 8; c++) fc[c] = b2;
+        for (int h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK + c0, w = w2[h];
+            #pragma omp simd
+            for (int c = 0; c < 8; c++) { a[c] = gim_tanh(a[c]); fc[c] += w * a[c]; }
+        }
+        memcpy(f + c0, fc, sizeof fc);
+    }
+}
+
 /* MLP units of gene j for the cells c0 .. c0 + nb - 1 (nb <= GIM_BLOCK):
  * tt[h * GIM_BLOCK + c] receives tanh unit h, f[c] the mechanism mean. Cells
  * are contiguous per gene (column-major x), so the loops vectorise. Units
@@ -228,6 +253,19 @@ static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layou
 {
     int H = s->H, h = 0;
     const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
+    if (cv->npa == 0) {
+        /* No parents: every cell has the units and mean of the first eight,
+         * computed by the loop below (a root gene's configuration). */
+        for (; h < H; h++)
+            for (int c = 0; c < 8; c++) tt[(size_t) h * GIM_BLOCK + c] = b1[h];
+        unit_means(H, w2, par[L->b2 + j], 8, 8, tt, f);
+        for (int c = 8; c < nb; c++) f[c] = f[0];
+        for (h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK;
+            for (int c = 8; c < nb; c++) a[c] = a[0];
+        }
+        return;
+    }
 #if GIM_HAVE_TILES
     int n8 = tile_cells(D, c0, nb, 8), n16 = tile_cells(D, c0, nb, 16);
     for (; h + 4 <= H; h += 4) {
@@ -245,25 +283,7 @@ static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layou
     for (; h < H; h++)
         sum_plain(D, cv, cv->weff + h, H, b1[h], c0, 0, nb, tt + (size_t) h * GIM_BLOCK);
 #endif
-    /* tanh over whole vectors: a scalar tail of up to seven cells cost as
-     * much as the vector part in blocks of about 55 (one context). The
-     * padding cells (zero) stay inside the buffers and are never read. */
-    int nv = (nb + 7) / 8 * 8;
-    double b2 = par[L->b2 + j];
-    for (int h = 0; h < H; h++)
-        for (int c = nb; c < nv; c++) tt[(size_t) h * GIM_BLOCK + c] = 0.0;
-    /* Eight cells at a time through all units, so that their means stay in
-     * registers (the same sum, b2 + w2_1 t_1 + ..., in the same order). */
-    for (int c0 = 0; c0 < nv; c0 += 8) {
-        double fc[8];
-        for (int c = 0; c < 8; c++) fc[c] = b2;
-        for (int h = 0; h < H; h++) {
-            double *a = tt + (size_t) h * GIM_BLOCK + c0, w = w2[h];
-            #pragma omp simd
-            for (int c = 0; c < 8; c++) { a[c] = gim_tanh(a[c]); fc[c] += w * a[c]; }
-        }
-        memcpy(f + c0, fc, sizeof fc);
-    }
+    unit_means(H, w2, par[L->b2 + j], nb, (nb + 7) / 8 * 8, tt, f);
 }
 
 /* Forward pass of one configuration: residual sums per context. MLPs run

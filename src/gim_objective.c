@@ -432,15 +432,22 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     rep->ess = 1.0 / ess;
 
     /* Acyclicity on the relaxed graphs: gradient into dg. */
-    double *uu = alloc(sizeof(double) * M * d), *vv = alloc(sizeof(double) * M * d);
-    double *tmp = alloc(sizeof(double) * M * d), *dc = alloc(sizeof(double) * M * dd);
+    /* Scratch per thread (d x d for dc), not per sample. */
+    double *uu = alloc(sizeof(double) * nth * d), *vv = alloc(sizeof(double) * nth * d);
+    double *tmp = alloc(sizeof(double) * nth * d), *dc_all = alloc(sizeof(double) * nth * dd);
     double *cm = alloc(sizeof(double) * M);
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int m = 0; m < M; m++) {
-        cm[m] = spectral_radius(g_soft + (size_t) m * dd, d, s->power_iter, uu + (size_t) m * d,
-                                vv + (size_t) m * d, tmp + (size_t) m * d, dc + (size_t) m * dd);
+#ifdef _OPENMP
+        int t = omp_get_thread_num();
+#else
+        int t = 0;
+#endif
+        double *dc = dc_all + (size_t) t * dd;
+        cm[m] = spectral_radius(g_soft + (size_t) m * dd, d, s->power_iter, uu + (size_t) t * d,
+                                vv + (size_t) t * d, tmp + (size_t) t * d, dc);
         double scale = -(s->lambda + s->mu * cm[m]) / M;
-        for (size_t e = 0; e < dd; e++) dg[(size_t) m * dd + e] += scale * dc[(size_t) m * dd + e];
+        for (size_t e = 0; e < dd; e++) dg[(size_t) m * dd + e] += scale * dc[e];
     }
     double acyc = 0.0, penalty = 0.0;
     for (int m = 0; m < M; m++) {

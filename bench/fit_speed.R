@@ -1,29 +1,38 @@
 # Speed and memory of gim_fit() at the paper's size: d = 20, 8,800 training
 # cells in 161 contexts (simulate_gim_benchmark() defaults, train split),
-# 128 Monte Carlo samples, 30,000 steps. Goal: at most 10 minutes and under
-# 1 GB on this two-core machine.
+# 128 Monte Carlo samples, 30,000 steps, for the engine at the start of issue
+# 15 (commit b214a21) and the installed one, side by side in the same run.
+# Goal (issue 15): a whole fit in at most 3 minutes, under 1 GiB.
 #
 # By default a full fit is not run: each configuration times a short fit and
 # a longer one (after a warm-up fit), takes the per-step cost from their
 # difference and extrapolates setup + 30,000 steps. The first steps are the
 # dearest (every parent set differs; later, repeated parent sets are
-# evaluated once), so this overestimates. PERTURBGIM_BENCH_FULL=1 times one
-# whole default 30,000-step fit per configuration instead. Each
-# configuration runs in a fresh Rscript, so its peak resident memory (VmHWM)
-# is its own.
+# evaluated once), so this overestimates, and the ratio of the two engines
+# is the ratio early in a fit. PERTURBGIM_BENCH_FULL=1 times one whole
+# default 30,000-step fit per configuration instead. Each configuration runs
+# in a fresh Rscript whose library path (R_LIBS) holds the engine it times,
+# so its peak resident memory (VmHWM) is its own; the two engines run one
+# after the other for each configuration, so that a change in the load of
+# the machine hits both.
 #   Rscript bench/fit_speed.R
 #   PERTURBGIM_BENCH_STEPS=1000 Rscript bench/fit_speed.R   # measure 1,000 steps
 #   PERTURBGIM_BENCH_FULL=1 PERTURBGIM_BENCH_THREADS=2 Rscript bench/fit_speed.R
 # Environment: PERTURBGIM_BENCH_STEPS (steps measured, default 500; the short
 # fit has a fifth of them), PERTURBGIM_BENCH_FULL ("1": whole fits),
 # PERTURBGIM_BENCH_MECHANISMS ("mlp,linear"), PERTURBGIM_BENCH_THREADS
-# ("1,2").
+# ("1,2"), PERTURBGIM_BENCH_BASELINE (a library holding the starting engine;
+# unset: commit b214a21 of the git checkout this script is in is installed
+# into a temporary library; "none": time the installed engine only),
+# PERTURBGIM_BENCH_LIB (the library of the new engine; unset: where
+# perturbgim is loaded from).
 suppressPackageStartupMessages(library(perturbgim))
 options(width = 160)
 
 paper_steps <- 30000L
-goal_seconds <- 600
+goal_seconds <- 180
 goal_mib <- 1024
+baseline_commit <- "b214a21"
 
 # Peak and current resident memory of this process, in MiB (Linux only).
 memory_mib <- function() {
@@ -88,7 +97,9 @@ run_child <- function(mechanism, threads, steps, out) {
                per_step = per_step, setup = setup,
                chunk_steps = gim_control()$check_every,
                objective = last$objective, data_mib = data_mib,
-               peak_mib = memory_mib()[["peak"]]), out)
+               peak_mib = memory_mib()[["peak"]],
+               par = fit$state$par, trace = fit$trace$objective,
+               library = dirname(find.package("perturbgim"))), out)
 }
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -112,11 +123,59 @@ if (anyNA(threads) || any(threads < 1L)) {
 }
 script <- local({
   file_arg <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
-  if (length(file_arg)) normalizePath(file_arg) else "bench/fit_speed.R"
+  if (length(file_arg)) normalizePath(file_arg) else normalizePath("bench/fit_speed.R")
 })
 rscript <- file.path(R.home("bin"), "Rscript")
 
-cat(sprintf("perturbgim %s, %s, BLAS: %s\n", utils::packageVersion("perturbgim"),
+# The two engines: the installed one, and the starting one of issue 15
+# (commit b214a21, installed from this checkout's git history into a
+# temporary library unless PERTURBGIM_BENCH_BASELINE names one).
+new_lib <- Sys.getenv("PERTURBGIM_BENCH_LIB", dirname(find.package("perturbgim")))
+baseline_lib <- function() {
+  given <- Sys.getenv("PERTURBGIM_BENCH_BASELINE")
+  if (identical(given, "none")) return(NULL)
+  if (nzchar(given)) {
+    if (!dir.exists(file.path(given, "perturbgim"))) {
+      stop("PERTURBGIM_BENCH_BASELINE must be a library that holds perturbgim: ", given,
+           call. = FALSE)
+    }
+    return(normalizePath(given))
+  }
+  repo <- dirname(dirname(script))
+  git <- Sys.which("git")
+  if (!nzchar(git) || system2(git, c("-C", shQuote(repo), "cat-file", "-e",
+                                     paste0(baseline_commit, "^{commit}")),
+                              stdout = FALSE, stderr = FALSE) != 0L) {
+    stop("commit ", baseline_commit, " is not in a git checkout around ", script,
+         "; set PERTURBGIM_BENCH_BASELINE to a library with that engine, or to \"none\"",
+         call. = FALSE)
+  }
+  src <- tempfile("perturbgim-base-src")
+  lib <- tempfile("perturbgim-base-lib")
+  dir.create(src)
+  dir.create(lib)
+  cat(sprintf("Installing the starting engine (commit %s) into %s ...\n", baseline_commit, lib))
+  archive <- system(sprintf("%s -C %s archive %s | tar -x -C %s", shQuote(git), shQuote(repo),
+                            baseline_commit, shQuote(src)))
+  log <- system2(file.path(R.home("bin"), "R"),
+                 c("CMD", "INSTALL", "--preclean", "--no-docs", "--no-multiarch",
+                   paste0("--library=", shQuote(lib)), shQuote(src)),
+                 stdout = TRUE, stderr = TRUE)
+  if (archive != 0L || !dir.exists(file.path(lib, "perturbgim"))) {
+    stop("installing commit ", baseline_commit, " failed:\n", paste(log, collapse = "\n"),
+         call. = FALSE)
+  }
+  lib
+}
+old_lib <- baseline_lib()
+engines <- c(new = new_lib, old = old_lib)
+
+version_in <- function(lib) {
+  as.character(utils::packageVersion("perturbgim", lib.loc = lib))
+}
+cat(sprintf("perturbgim %s (new: %s)%s, %s, BLAS: %s\n", version_in(new_lib), new_lib,
+            if (!is.null(old_lib)) sprintf(" against %s (old: commit %s, %s)", version_in(old_lib),
+                                           baseline_commit, old_lib) else "",
             R.version.string, basename(extSoftVersion()[["BLAS"]])))
 if (full) {
   cat("Timing one whole default fit of 30,000 steps per configuration (after a 10-step warm-up).\n")
@@ -130,55 +189,78 @@ mechanisms <- trimws(strsplit(Sys.getenv("PERTURBGIM_BENCH_MECHANISMS", "mlp,lin
 stopifnot(all(mechanisms %in% c("mlp", "linear")))
 configs <- expand.grid(threads = threads, mechanism = mechanisms,
                        stringsAsFactors = FALSE)
-rows <- lapply(seq_len(nrow(configs)), function(i) {
-  cfg <- configs[i, ]
+
+# One configuration with one engine, in a fresh Rscript whose R_LIBS puts
+# that engine's library first.
+run_config <- function(cfg, engine) {
   out <- tempfile(fileext = ".rds")
   on.exit(unlink(out))
-  cat(sprintf("  %s, %d thread%s ...\n", cfg$mechanism, cfg$threads,
-              if (cfg$threads > 1L) "s" else ""))
+  cat(sprintf("  %s, %d thread%s, %s engine ...\n", cfg$mechanism, cfg$threads,
+              if (cfg$threads > 1L) "s" else "", engine))
+  lib <- engines[[engine]]
+  libs <- paste(c(lib, Sys.getenv("R_LIBS")), collapse = .Platform$path.sep)
   log <- system2(rscript, c(shQuote(script), "--child", cfg$mechanism,
                             cfg$threads, steps, shQuote(out)),
-                 stdout = TRUE, stderr = TRUE)
+                 stdout = TRUE, stderr = TRUE, env = paste0("R_LIBS=", shQuote(libs)))
   if (!file.exists(out)) {
-    stop("configuration ", cfg$mechanism, "/", cfg$threads, " failed:\n",
+    stop("configuration ", cfg$mechanism, "/", cfg$threads, " (", engine, " engine) failed:\n",
          paste(log, collapse = "\n"), call. = FALSE)
   }
   r <- readRDS(out)
-  extrapolated <- r$setup + paper_steps * r$per_step
+  if (!identical(normalizePath(r$library), normalizePath(lib))) {
+    stop("the ", engine, " engine was loaded from ", r$library, ", not ", lib, call. = FALSE)
+  }
+  r$extrapolated <- r$setup + paper_steps * r$per_step
+  r
+}
+
+results <- lapply(seq_len(nrow(configs)), function(i) {
+  cfg <- configs[i, ]
+  lapply(stats::setNames(names(engines), names(engines)), function(e) run_config(cfg, e))
+})
+
+table <- do.call(rbind, lapply(results, function(res) {
+  r <- res$new
+  o <- res$old
   data.frame(
     mechanism = r$mechanism, threads = r$threads,
     cells = r$cells, contexts = r$contexts,
     measured_steps = if (r$short == 0L) sprintf("all %d", r$steps) else
       sprintf("%d-%d", r$short, r$steps),
-    measured_s = round(r$t_long, 1),
-    steps_per_s = round(1 / r$per_step, 1),
-    chunk_s = round(r$chunk_steps * r$per_step, 2),
-    setup_s = round(r$setup, 2),
-    fit_30k_min = round(extrapolated / 60, 1),
-    time_vs_goal = round(extrapolated / goal_seconds, 2),
-    peak_mib = round(r$peak_mib),
+    old_min = if (is.null(o)) NA_real_ else round(o$extrapolated / 60, 2),
+    new_min = round(r$extrapolated / 60, 2),
+    speedup = if (is.null(o)) NA_real_ else round(o$extrapolated / r$extrapolated, 2),
+    new_steps_per_s = round(1 / r$per_step, 1),
+    new_chunk_s = round(r$chunk_steps * r$per_step, 2),
+    new_setup_s = round(r$setup, 2),
+    time_vs_goal = round(r$extrapolated / goal_seconds, 2),
+    old_peak_mib = if (is.null(o)) NA_real_ else round(o$peak_mib),
+    new_peak_mib = round(r$peak_mib),
     data_mib = round(r$data_mib),
-    memory_vs_goal = round(r$peak_mib / goal_mib, 2),
-    goal = if (extrapolated <= goal_seconds && r$peak_mib < goal_mib) "PASS" else "MISS",
+    goal = if (r$extrapolated <= goal_seconds && r$peak_mib < goal_mib) "PASS" else "MISS",
+    same_as_old = if (is.null(o)) NA else
+      identical(o$par, r$par) && identical(o$trace, r$trace),
     objective = r$objective,
     stringsAsFactors = FALSE
   )
-})
-table <- do.call(rbind, rows)
+}))
 
 how <- if (full) {
-  "fit_30k_min is MEASURED: one whole default fit; chunk_s is its mean chunk"
+  "old_min and new_min are MEASURED: one whole default fit each; new_chunk_s is its mean chunk"
 } else {
-  sprintf(paste0("fit_30k_min is EXTRAPOLATED, not measured: setup + 30,000 x (time per step between\n",
-                 "the %s-step and %d-step fits); chunk_s is one training chunk"),
+  sprintf(paste0("old_min and new_min are EXTRAPOLATED, not measured: setup + 30,000 x (time per step\n",
+                 "between the %s-step and %d-step fits); new_chunk_s is one training chunk"),
           format(max(1L, steps %/% 5L)), steps)
 }
 cat(sprintf(paste0(
   "\nPaper-size fit: d = 20, %s cells, %d contexts, n_mc = 128, hard interventions.\n",
   "%s (%d steps, the\n",
-  "held-out check interval). Goal: <= 10 min (time_vs_goal <= 1) and < 1 GiB\n",
-  "peak resident memory (memory_vs_goal < 1); data_mib is the peak before fitting.\n\n"),
-  format(table$cells[1], big.mark = ","), table$contexts[1], how, gim_control()$check_every))
+  "held-out check interval). old = commit %s, new = the installed engine;\n",
+  "speedup = old_min / new_min. Goal: a whole fit <= 3 min (time_vs_goal <= 1) and\n",
+  "< 1 GiB peak resident memory; data_mib is the peak before fitting. same_as_old:\n",
+  "the measured fit's parameters and objective trace are identical() to the old engine's.\n\n"),
+  format(table$cells[1], big.mark = ","), table$contexts[1], how, gim_control()$check_every,
+  baseline_commit))
 print(table[setdiff(names(table), c("cells", "contexts", "objective"))],
       row.names = FALSE, right = FALSE)
 

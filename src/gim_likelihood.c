@@ -217,6 +217,31 @@ static inline int response(int zi, double x, double *y)
     return 1;
 }
 
+/* tanh of the units tt[h * GIM_BLOCK + c] in place and the means f[c] =
+ * b2 + sum_h w2[h] tanh(...) of the cells c < nv (nv a multiple of 8;
+ * cells nb .. nv - 1 are padding, set to 0 first).
+ * tanh over whole vectors: a scalar tail of up to seven cells cost as much
+ * as the vector part in blocks of about 55 (one context). The padding cells
+ * stay inside the buffers and are never read. Eight cells go through all
+ * units at a time, so that their means stay in registers (the same sum,
+ * b2 + w2_1 t_1 + ..., in the same order). */
+static GIM_ALWAYS_INLINE void unit_means(int H, const double *w2, double b2, int nb, int nv,
+                                         double *tt, double *f)
+{
+    for (int h = 0; h < H; h++)
+        for (int c = nb; c < nv; c++) tt[(size_t) h * GIM_BLOCK + c] = 0.0;
+    for (int c0 = 0; c0 < nv; c0 += 8) {
+        double fc[8];
+        for (int c = 0; c < 8; c++) fc[c] = b2;
+        for (int h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK + c0, w = w2[h];
+            #pragma omp simd
+            for (int c = 0; c < 8; c++) { a[c] = gim_tanh(a[c]); fc[c] += w * a[c]; }
+        }
+        memcpy(f + c0, fc, sizeof fc);
+    }
+}
+
 /* MLP units of gene j for the cells c0 .. c0 + nb - 1 (nb <= GIM_BLOCK):
  * tt[h * GIM_BLOCK + c] receives tanh unit h, f[c] the mechanism mean. Cells
  * are contiguous per gene (column-major x), so the loops vectorise. Units
@@ -228,6 +253,19 @@ static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layou
 {
     int H = s->H, h = 0;
     const double *b1 = par + L->b1 + (size_t) H * j, *w2 = par + L->w2 + (size_t) H * j;
+    if (cv->npa == 0) {
+        /* No parents: every cell has the units and mean of the first eight,
+         * computed by the loop below (a root gene's configuration). */
+        for (; h < H; h++)
+            for (int c = 0; c < 8; c++) tt[(size_t) h * GIM_BLOCK + c] = b1[h];
+        unit_means(H, w2, par[L->b2 + j], 8, 8, tt, f);
+        for (int c = 8; c < nb; c++) f[c] = f[0];
+        for (h = 0; h < H; h++) {
+            double *a = tt + (size_t) h * GIM_BLOCK;
+            for (int c = 8; c < nb; c++) a[c] = a[0];
+        }
+        return;
+    }
 #if GIM_HAVE_TILES
     int n8 = tile_cells(D, c0, nb, 8), n16 = tile_cells(D, c0, nb, 16);
     for (; h + 4 <= H; h += 4) {
@@ -245,18 +283,7 @@ static GIM_ALWAYS_INLINE void block_units(const gim_settings *s, const gim_layou
     for (; h < H; h++)
         sum_plain(D, cv, cv->weff + h, H, b1[h], c0, 0, nb, tt + (size_t) h * GIM_BLOCK);
 #endif
-    /* tanh over whole vectors: a scalar tail of up to seven cells cost as
-     * much as the vector part in blocks of about 55 (one context). The
-     * padding cells (zero) stay inside the buffers and are never read. */
-    int nv = (nb + 7) / 8 * 8;
-    double b2 = par[L->b2 + j];
-    for (int c = 0; c < nv; c++) f[c] = b2;
-    for (int h = 0; h < H; h++) {
-        double *a = tt + (size_t) h * GIM_BLOCK, w = w2[h];
-        for (int c = nb; c < nv; c++) a[c] = 0.0;
-        #pragma omp simd
-        for (int c = 0; c < nv; c++) { a[c] = gim_tanh(a[c]); f[c] += w * a[c]; }
-    }
+    unit_means(H, w2, par[L->b2 + j], nb, (nb + 7) / 8 * 8, tt, f);
 }
 
 /* Forward pass of one configuration: residual sums per context. MLPs run
@@ -490,60 +517,19 @@ static void config_backward_linear(const gim_layout *L, const gim_data *D, const
     }
 }
 
-/* Log-density of gene j over the observational contexts, from the
- * residual square sums Q2[k] of one configuration. */
-static double observational_loglik(int zi, const gim_data *D, int j, const double *Q2,
-                                   noise_terms nt)
+/* Log-densities of gene j without intervention in every context, lo[k],
+ * from the residual square sums Q2[k] of one configuration; returns their
+ * sum over the observational contexts. */
+static double config_logliks(int zi, const gim_data *D, int j, const double *Q2,
+                             noise_terms nt, double *lo)
 {
     double acc = 0.0;
-    for (int k = D->Kp; k < D->K; k++) {
+    for (int k = 0; k < D->K; k++) {
         size_t e = k + (size_t) D->K * j;
-        acc += lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[k], nt);
+        lo[k] = lobs(zi, D->cnt[e], D->n0[e], D->s1[e], Q2[k], nt);
+        if (k >= D->Kp) acc += lo[k];
     }
     return acc;
-}
-
-/* l_m / weight for sample m: each gene's observational log-density over
- * the observational contexts (lobs_obs of its configuration) plus, in every
- * perturbed context, the mixture (1 - i) log p_obs + i log p_int with the
- * sample's soft target i. Writes log p_int to lint when lint is given. */
-static double sample_loglik(const gim_settings *s, const gim_data *D, const gim_pass *P,
-                            int m, const int *cfg_of, const double *Q1, const double *Q2,
-                            const double *lobs_obs, const noise_terms *gene_noise,
-                            const double *vint, double *lint)
-{
-    int M = P->M, d = D->d, K = D->K, Kp = D->Kp;
-    int zi = s->mechanism == GIM_ZILOGNORMAL, shift = s->intervention == GIM_SHIFT;
-    double lm = 0.0;
-    for (int j = 0; j < d; j++) {
-        size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
-        noise_terms nt = gene_noise[j];
-        double lj = lobs_obs[c];
-        for (int k = 0; k < Kp; k++) {
-            size_t e = k + (size_t) K * j, idx = ((size_t) m * Kp + k) * d + j;
-            double cnt = D->cnt[e], n0 = D->n0[e], npos = cnt - n0;
-            double lo = lobs(zi, cnt, n0, D->s1[e], Q2[c * K + k], nt), li;
-            if (shift) {
-                double psi = P->ps[0][idx];
-                double q2 = Q2[c * K + k] - 2.0 * psi * Q1[c * K + k] + npos * psi * psi;
-                li = lobs(zi, cnt, n0, D->s1[e], q2, nt);
-            } else {
-                double mu = P->ps[0][idx];
-                double q2 = D->s2[e] - 2.0 * mu * D->s1[e] + npos * mu * mu;
-                noise_terms ni = { P->ps[1][idx], vint[idx], 0.0, 0.0 };
-                if (zi) {
-                    ni.lp0 = log_sigmoid(P->ps[2][idx]);
-                    ni.lp1 = log_sigmoid(-P->ps[2][idx]);
-                }
-                li = lobs(zi, cnt, n0, D->s1[e], q2, ni);
-            }
-            if (lint) lint[idx] = li;
-            double i = P->ti[idx];
-            lj += (1.0 - i) * lo + i * li;
-        }
-        lm += lj;
-    }
-    return lm;
 }
 
 /* Bound on how far the float pass can move the log-likelihood terms of a
@@ -581,6 +567,10 @@ typedef struct {
     int *rep;                     /* c -> a sample m with that parent set */
     double *Q1, *Q2;              /* c * K + k: residual sums of a configuration */
     double *lobs_obs;             /* c: its observational log-density */
+    double *lo_c;                 /* c * K + k: its log-density in context k */
+    double *cnt_t, *n0_t, *s1_t, *s2_t; /* the data's statistics, index k * d + j */
+    double *lj_all;               /* per thread: d partial sums of sample_loglik */
+    size_t *off_all;              /* per thread: d offsets */
     noise_terms *gene_noise;      /* d */
     double *vint;                 /* M x Kp x d intervened precisions (hard), or NULL */
     char *needed, *active;        /* configurations to evaluate, samples still in play */
@@ -592,6 +582,70 @@ typedef struct {
     double *weff_all, *t_all;
     size_t t_len;
 } pass_work;
+
+/* l_m / weight for sample m: each gene's observational log-density over
+ * the observational contexts (lobs_obs of its configuration) plus, in every
+ * perturbed context, the mixture (1 - i) log p_obs + i log p_int with the
+ * sample's soft target i. Writes log p_int to lint when lint is given.
+ * Genes run innermost (contiguous in the sample arrays), each gene's sum
+ * over contexts in context order as before; `lj` and `off` are d-long
+ * scratch. */
+static double sample_loglik(const gim_settings *s, const gim_data *D, const gim_pass *P,
+                            const pass_work *W, int m, double *lint, double *lj, size_t *off)
+{
+    int M = P->M, d = D->d, K = D->K, Kp = D->Kp;
+    int zi = W->zi, shift = W->shift;
+    const int *cfg_of = W->cfg_of;
+    const double *Q1 = W->Q1, *Q2 = W->Q2, *lo_c = W->lo_c;
+    for (int j = 0; j < d; j++) {
+        size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
+        off[j] = c * K;
+        lj[j] = W->lobs_obs[c];
+    }
+    for (int k = 0; k < Kp; k++) {
+        size_t base = ((size_t) m * Kp + k) * d;
+        const double *cnt = W->cnt_t + (size_t) k * d, *n0 = W->n0_t + (size_t) k * d;
+        const double *s1 = W->s1_t + (size_t) k * d, *s2 = W->s2_t + (size_t) k * d;
+        const double *ti = P->ti + base, *p0 = P->ps[0] + base;
+        double *li_out = lint ? lint + base : NULL;
+        if (!shift && !zi) {
+            /* The common case, without branches: vectorises. */
+            const double *p1 = P->ps[1] + base, *vi = W->vint + base;
+            for (int j = 0; j < d; j++) {
+                double npos = cnt[j] - n0[j], mu = p0[j];
+                double q2 = s2[j] - 2.0 * mu * s1[j] + npos * mu * mu;
+                noise_terms ni = { p1[j], vi[j], 0.0, 0.0 };
+                double li = lobs(0, cnt[j], n0[j], s1[j], q2, ni), i = ti[j];
+                if (li_out) li_out[j] = li;
+                lj[j] += (1.0 - i) * lo_c[off[j] + k] + i * li;
+            }
+            continue;
+        }
+        for (int j = 0; j < d; j++) {
+            double npos = cnt[j] - n0[j], lo = lo_c[off[j] + k], li;
+            if (shift) {
+                double psi = p0[j];
+                double q2 = Q2[off[j] + k] - 2.0 * psi * Q1[off[j] + k] + npos * psi * psi;
+                li = lobs(zi, cnt[j], n0[j], s1[j], q2, W->gene_noise[j]);
+            } else {
+                double mu = p0[j];
+                double q2 = s2[j] - 2.0 * mu * s1[j] + npos * mu * mu;
+                noise_terms ni = { P->ps[1][base + j], W->vint[base + j], 0.0, 0.0 };
+                if (zi) {
+                    ni.lp0 = log_sigmoid(P->ps[2][base + j]);
+                    ni.lp1 = log_sigmoid(-P->ps[2][base + j]);
+                }
+                li = lobs(zi, cnt[j], n0[j], s1[j], q2, ni);
+            }
+            if (li_out) li_out[j] = li;
+            double i = ti[j];
+            lj[j] += (1.0 - i) * lo + i * li;
+        }
+    }
+    double lm = 0.0;
+    for (int j = 0; j < d; j++) lm += lj[j];
+    return lm;
+}
 
 /* ---- 1. distinct parent configurations per gene (fact 1) -------------- */
 static void pass_configs(const gim_settings *s, const gim_data *D, gim_pass *P,
@@ -632,14 +686,27 @@ static void pass_configs(const gim_settings *s, const gim_data *D, gim_pass *P,
 /* Scratch of the forward pass, each gene's noise terms and the precision
  * exp(-2 log-sd) of every intervened noise draw (hard), in one vectorised
  * sweep: phases 2 to 4 need it. */
-static void pass_scratch(const gim_settings *s, const gim_layout *L, const double *par,
-                         const gim_pass *P, pass_work *W)
+static void pass_scratch(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                         const double *par, const gim_pass *P, pass_work *W)
 {
     int M = W->M, d = W->d, Kp = W->Kp, zi = W->zi, nth = W->nth, wmax = W->wmax;
     void *(*alloc)(size_t) = s->alloc;
     W->Q1 = alloc(sizeof(double) * W->MK * d);
     W->Q2 = alloc(sizeof(double) * W->MK * d);
     W->lobs_obs = alloc(sizeof(double) * (size_t) M * d);
+    W->lo_c = alloc(sizeof(double) * W->MK * d);
+    int K = W->K;
+    double *st = alloc(sizeof(double) * 4 * (size_t) K * d);
+    W->cnt_t = st; W->n0_t = st + (size_t) K * d;
+    W->s1_t = st + 2 * (size_t) K * d; W->s2_t = st + 3 * (size_t) K * d;
+    for (int j = 0; j < d; j++)
+        for (int k = 0; k < K; k++) {
+            size_t e = k + (size_t) K * j, t = (size_t) k * d + j;
+            W->cnt_t[t] = D->cnt[e]; W->n0_t[t] = D->n0[e];
+            W->s1_t[t] = D->s1[e]; W->s2_t[t] = D->s2[e];
+        }
+    W->lj_all = alloc(sizeof(double) * (size_t) nth * d);
+    W->off_all = alloc(sizeof(size_t) * (size_t) nth * d);
     W->pa_all = alloc(sizeof(int) * (size_t) nth * d);
     W->weff_all = alloc(sizeof(double) * (size_t) nth * d * wmax);
     W->t_len = (size_t) GIM_BLOCK * (wmax + 1);
@@ -696,13 +763,16 @@ static void pass_screen(const gim_settings *s, const gim_layout *L, const gim_da
                                                   cv.weff, Q1 + c * K, Q2 + c * K, Sa,
                                                   f_all + (size_t) tid * f_len);
                 err[c] = config_error(D, j, Sa, delta, gene_noise[j].v, psi_max[j]);
-                lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
+                lobs_obs[c] = config_logliks(zi, D, j, Q2 + c * K, gene_noise[j],
+                                             W->lo_c + c * K);
             }
     }
     double *lo_f = alloc(sizeof(double) * M), *hi_f = alloc(sizeof(double) * M);
     #pragma omp parallel for num_threads(nth) schedule(static)
     for (int m = 0; m < M; m++) {
-        double l = sample_loglik(s, D, P, m, cfg_of, Q1, Q2, lobs_obs, gene_noise, vint, NULL);
+        int tid = gim_thread_id();
+        double l = sample_loglik(s, D, P, W, m, NULL, W->lj_all + (size_t) tid * d,
+                                 W->off_all + (size_t) tid * d);
         /* Plus slack for the rounding of the double sums themselves. */
         double e = 1.0 + 1e-9 * fabs(l);
         for (int j = 0; j < d; j++) e += err[(size_t) j * M + cfg_of[(size_t) m * d + j]];
@@ -724,7 +794,7 @@ static void pass_screen(const gim_settings *s, const gim_layout *L, const gim_da
 static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
                          const double *par, gim_pass *P, pass_work *W)
 {
-    pass_scratch(s, L, par, P, W);
+    pass_scratch(s, L, D, par, P, W);
     int M = W->M, d = W->d, K = W->K, zi = W->zi, wmax = W->wmax;
     size_t dd = W->dd;
     void *(*alloc)(size_t) = s->alloc;
@@ -759,7 +829,8 @@ static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_d
                 const double *col = P->graph + rep[c] * dd + (size_t) d * j;
                 config_make(s, L, par, col, j, &cv);
                 config_forward(s, L, D, par, j, &cv, Q1 + c * K, Q2 + c * K, t);
-                lobs_obs[c] = observational_loglik(zi, D, j, Q2 + c * K, gene_noise[j]);
+                lobs_obs[c] = config_logliks(zi, D, j, Q2 + c * K, gene_noise[j],
+                                             W->lo_c + c * K);
             }
         }
     }
@@ -775,9 +846,10 @@ static void pass_weights(const gim_settings *s, const gim_data *D, gim_pass *P,
     double *lint = W->lint = s->alloc(sizeof(double) * (size_t) M * Kp * d);
     #pragma omp parallel for num_threads(W->nth) schedule(static)
     for (int m = 0; m < M; m++)
-        P->ell[m] = active[m] ? D->weight * sample_loglik(s, D, P, m, cfg_of, W->Q1, W->Q2,
-                                                          W->lobs_obs, W->gene_noise,
-                                                          W->vint, lint) : -INFINITY;
+        P->ell[m] = active[m] ? D->weight * sample_loglik(s, D, P, W, m, lint,
+                                                          W->lj_all + (size_t) gim_thread_id() * d,
+                                                          W->off_all + (size_t) gim_thread_id() * d)
+                              : -INFINITY;
     if (s->mc_estimator == GIM_MC_EXPECTED) {
         double sum = 0.0;
         for (int m = 0; m < M; m++) { P->w[m] = 1.0 / M; sum += P->ell[m]; }
@@ -831,7 +903,7 @@ static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
                 }
                 size_t idx = ((size_t) m * Kp + k) * d + j;
                 double i = P->ti[idx];
-                double lo = lobs(zi, cnt, n0, D->s1[e], q2, gene_noise[j]), li = lint[idx];
+                double lo = W->lo_c[c * K + k], li = lint[idx];
                 if (P->want_phi)
                     P->dT[k + (size_t) Kp * j] += wm * s->tau * i * (1.0 - i) * (li - lo);
                 if (shift) {

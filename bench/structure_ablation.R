@@ -61,7 +61,9 @@ setting <- paste(graph, mechanism, intervention, sep = "_")
 set.seed(seed)
 bench <- simulate_gim_benchmark(graph, mechanism, intervention)
 tr <- bench$train
-true_start <- function() {
+# A one-step fit whose parameters edit(parts, k) rewrites, with the
+# optimiser and trace reset: the start of a fit at chosen parameters.
+edited_start <- function(edit) {
   start <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
                    intervention = intervention,
                    control = do.call(gim_control, utils::modifyList(
@@ -73,47 +75,7 @@ true_start <- function() {
   blocks <- ns$engine_blocks(mechanism, intervention, ncol(tr$x), settings$k, settings$H,
                              settings$sizes, start$control$acyclicity)
   parts <- ns$unflatten_parameters(start$state$par, blocks, colnames(tr$x))
-  g <- bench$truth$scm$graph
-  d <- nrow(g)
-  k <- settings$k
-  u <- matrix(0, d, k); u[cbind(seq_len(d), seq_len(d))] <- 1
-  parts$graph_latent$u <- u
-  parts$graph_latent$v <- matrix(0, d, k)
-  parts$graph_latent$v[, seq_len(d)] <- t(3 * (2 * g - 1))
-  if (!is.null(parts$graph_latent$order)) {   # potentials 3 apart along a causal order
-    parts$graph_latent$order[ns$topological_order(g)] <- 3 * seq_len(d)
-  }
-  if (is.null(start$x_scaling)) {   # true mechanisms are in the data's units
-    for (nm in names(bench$truth$scm$parameters)) {
-      parts$theta[[nm]][] <- bench$truth$scm$parameters[[nm]]
-    }
-  }
-  par <- ns$flatten_parameters(parts, blocks)
-  start$state$par <- par
-  start$state$adam_m[] <- 0
-  start$state$adam_v[] <- 0
-  start$state$step <- 0L
-  start$state$heldout <- -Inf
-  start$trace <- data.frame()
-  start
-}
-dense_start <- function(value) {
-  start <- gim_fit(tr$x, tr$context, tr$features, mechanism = mechanism,
-                   intervention = intervention,
-                   control = do.call(gim_control, utils::modifyList(
-                     control_args, list(steps = 1, n_threads = threads))),
-                   verbose = FALSE)
-  ns <- asNamespace("perturbgim")
-  settings <- ns$engine_settings(start$control, mechanism, intervention, ncol(tr$x),
-                                 ncol(tr$features))
-  blocks <- ns$engine_blocks(mechanism, intervention, ncol(tr$x), settings$k, settings$H,
-                             settings$sizes, start$control$acyclicity)
-  parts <- ns$unflatten_parameters(start$state$par, blocks, colnames(tr$x))
-  d <- ncol(tr$x)
-  k <- settings$k
-  base <- sqrt(value / k)
-  parts$graph_latent$u <- matrix(base + stats::rnorm(d * k, sd = 0.1 * base), d, k)
-  parts$graph_latent$v <- matrix(base + stats::rnorm(d * k, sd = 0.1 * base), d, k)
+  parts <- edit(parts, settings$k, scaled = !is.null(start$x_scaling))
   start$state$par <- ns$flatten_parameters(parts, blocks)
   start$state$adam_m[] <- 0
   start$state$adam_v[] <- 0
@@ -121,6 +83,34 @@ dense_start <- function(value) {
   start$state$heldout <- -Inf
   start$trace <- data.frame()
   start
+}
+true_start <- function() {
+  edited_start(function(parts, k, scaled) {
+    g <- bench$truth$scm$graph
+    d <- nrow(g)
+    u <- matrix(0, d, k); u[cbind(seq_len(d), seq_len(d))] <- 1
+    parts$graph_latent$u <- u
+    parts$graph_latent$v <- matrix(0, d, k)
+    parts$graph_latent$v[, seq_len(d)] <- t(3 * (2 * g - 1))
+    if (!is.null(parts$graph_latent$order)) {   # potentials 3 apart along a causal order
+      parts$graph_latent$order[asNamespace("perturbgim")$topological_order(g)] <- 3 * seq_len(d)
+    }
+    if (!scaled) {   # true mechanisms are in the data's units
+      for (nm in names(bench$truth$scm$parameters)) {
+        parts$theta[[nm]][] <- bench$truth$scm$parameters[[nm]]
+      }
+    }
+    parts
+  })
+}
+dense_start <- function(value) {
+  edited_start(function(parts, k, scaled) {
+    d <- ncol(tr$x)
+    base <- sqrt(value / k)
+    parts$graph_latent$u <- matrix(base + stats::rnorm(d * k, sd = 0.1 * base), d, k)
+    parts$graph_latent$v <- matrix(base + stats::rnorm(d * k, sd = 0.1 * base), d, k)
+    parts
+  })
 }
 set.seed(fit_seed)
 start <- if (init_truth) true_start() else if (init_dense > 0) dense_start(init_dense)

@@ -35,9 +35,9 @@
 #' probability above 1/2 in each) under shift interventions gets the sum of
 #' their shifts, as the effects of independent perturbations on one gene
 #' would add; under hard interventions, which cannot set a gene twice, it
-#' takes the parameters of the row most likely to target it (on the shipped
-#' Norman data this beat the probability-weighted mean of the rows'
-#' parameters, which dilutes a dominant part). A variable no row targets (it
+#' takes the parameters of the row most likely to target it (a
+#' probability-weighted mean of the rows' parameters would dilute the part
+#' that dominates the gene). A variable no row targets (it
 #' matters only with `mixture = TRUE`) takes the parameters of the row most
 #' likely to target it. The combination's target probability of
 #' variable `j` is the probability that at least one row targets it,
@@ -280,17 +280,13 @@ check_some_rows <- function(z, arg, call) {
 
 # One context from the standardised feature rows applied together: the union
 # of their targets, the probability that at least one row targets each
-# variable, and parameters that do not depend on the order of the rows
-# (see combined_psi()). For one row this is that row's prediction.
+# variable, and each variable's parameters from combined_psi(). For one row
+# this is that row's prediction.
 combine_rows <- function(fit, z) {
   prob <- target_probabilities(fit, z)
   psi <- lapply(fit$phi$psi, mlp_forward, input = z)
-  if (nrow(prob) == 1L) {
-    return(list(probabilities = prob[1L, ], targets = as.integer(prob[1L, ] > 0.5),
-                psi = lapply(psi, function(m) m[1L, ])))
-  }
   list(
-    probabilities = -expm1(colSums(log1p(-prob))),
+    probabilities = if (nrow(prob) == 1L) prob[1L, ] else -expm1(colSums(log1p(-prob))),
     targets = as.integer(colSums(prob > 0.5) > 0),
     psi = lapply(psi, combined_psi, prob = prob, intervention = fit$intervention)
   )
@@ -305,14 +301,13 @@ combine_rows <- function(fit, z) {
 # combinations worse: it halves the effect of the part that dominates a gene.
 combined_psi <- function(psi, prob, intervention) {
   best <- max.col(t(prob), ties.method = "first")
-  chosen <- matrix(0, nrow(prob), ncol(prob))
-  chosen[cbind(best, seq_len(ncol(prob)))] <- 1
+  out <- psi[cbind(best, seq_len(ncol(prob)))]
   if (intervention == "shift") {
     on <- prob > 0.5
     targeted <- colSums(on) > 0L
-    chosen[, targeted] <- on[, targeted]
+    out[targeted] <- colSums(ifelse(on, psi, 0))[targeted]
   }
-  colSums(chosen * psi)
+  out
 }
 
 # Cells per context: one count or one per context, whole numbers >= min.

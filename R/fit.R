@@ -338,13 +338,14 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
                               intervention, nodes, call), checkpoint$path)
     }
   }
-  trained <- train_chunks(state, design, settings, control, verbose, save, checkpoint$every)
+  trained <- train_chunks(state, design, settings, blocks, control, verbose, save,
+                          checkpoint$every)
   new_gim(trained, design, blocks, settings, control, mechanism, intervention, nodes, call)
 }
 
 # The training loop: C runs `check_every` steps per call; between calls R
 # updates the augmented Lagrangian, the progress bar and the trace.
-train_chunks <- function(state, design, settings, control, verbose, save = NULL,
+train_chunks <- function(state, design, settings, blocks, control, verbose, save = NULL,
                          save_every = Inf) {
   rows <- if (!is.null(state$trace) && nrow(state$trace)) list(state$trace) else list()
   interrupted <- FALSE
@@ -370,7 +371,7 @@ train_chunks <- function(state, design, settings, control, verbose, save = NULL,
       if (nzchar(res$status)) stop_nonfinite(res$status, state$step + nrow(res$trace) + 1L)
       last <- res$trace[nrow(res$trace), ]
       heldout <- heldout_loglik(design$heldout, res$par, settings, last, state$seed)
-      cyclic <- !is_dag(point_graph(res$par, settings))
+      cyclic <- !is_dag(point_graph(res$par, blocks))
       annealed <- control$steps > anneal_length(control) &&
         res$step >= anneal_length(control)
       state <- lagrangian_update(state, heldout, last[["acyclicity"]], cyclic, settings$d,
@@ -455,14 +456,15 @@ stop_nonfinite <- function(term, step, call = rlang::caller_env()) {
                  class = "perturbgim_nonfinite", call = call)
 }
 
-# G* (the sign of edge_scores()) from a flat parameter vector.
-point_graph <- function(par, settings) {
-  d <- settings$d
-  k <- settings$k
-  lat <- list(u = matrix(par[seq_len(d * k)], d, k),
-              v = matrix(par[d * k + seq_len(d * k)], d, k))
-  if (settings$acyclicity == engine_code("acyclicity", "order")) {
-    lat$order <- par[2 * d * k + seq_len(d)]
+# G* (the sign of edge_scores()) from a flat parameter vector, reading the
+# graph blocks where engine_blocks() lays them out.
+point_graph <- function(par, blocks) {
+  off <- engine_offsets(blocks)
+  lat <- list()
+  for (b in blocks) {
+    if (b$path[1] != "graph_latent") next
+    value <- par[off[[paste(b$path, collapse = "/")]] + seq_len(prod(b$dim))]
+    lat[[b$path[2]]] <- if (length(b$dim) > 1L) matrix(value, b$dim[1], b$dim[2]) else value
   }
   g <- (latent_edge_scores(lat) > 0) * 1L
   diag(g) <- 0L

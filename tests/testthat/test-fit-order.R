@@ -46,8 +46,8 @@ test_that("the point estimate keeps only the edges that follow the potentials", 
   expect_identical(point(pr$settings, forward), point(pen$settings, set_latent(pen$par, u, v)))
   expect_identical(point(pr$settings, backward),
                    point(pen$settings, set_latent(pen$par, u, -abs(v))))
-  expect_identical(point_graph(forward, pr$settings) * 1, (upper.tri(diag(d))) * 1)
-  expect_identical(sum(point_graph(backward, pr$settings)), 0L)
+  expect_identical(point_graph(forward, pr$blocks) * 1, (upper.tri(diag(d))) * 1)
+  expect_identical(sum(point_graph(backward, pr$blocks)), 0L)
 })
 
 test_that("a fit with node potentials is acyclic at every check and reproducible", {

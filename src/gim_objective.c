@@ -104,37 +104,29 @@ static double masked_weight_prior(const gim_settings *s, const gim_layout *L,
     return lp;
 }
 
-/* y = A x for a d x d column-major A, each y[r] summed over the columns in
- * order (0 + x_0 A[r, 0] + x_1 A[r, 1] + ...): columns stream past eight
- * rows at a time whose sums stay in registers. */
+/* Rows r0 .. r0 + w - 1 (w <= 8) of y = A x for a d x d column-major A,
+ * each y[r] summed over the columns in order (0 + x_0 A[r, 0] + ...):
+ * columns stream past w rows whose sums stay in registers. */
+static GIM_ALWAYS_INLINE void matvec_rows(const double *A, int d, const double *x, double *y,
+                                          int r0, int w)
+{
+    double acc[8] = { 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0 };
+    for (int c = 0; c < d; c++) {
+        const double *a = A + r0 + (size_t) d * c;
+        double xc = x[c];
+        #pragma omp simd
+        for (int r = 0; r < w; r++) acc[r] += a[r] * xc;
+    }
+    memcpy(y + r0, acc, sizeof(double) * w);
+}
+
+/* y = A x, eight rows at a time, then four, then one. */
 static GIM_ALWAYS_INLINE void matvec_cols(const double *A, int d, const double *x, double *y)
 {
     int r0 = 0;
-    for (; r0 + 8 <= d; r0 += 8) {
-        double acc[8] = { 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0 };
-        for (int c = 0; c < d; c++) {
-            const double *a = A + r0 + (size_t) d * c;
-            double xc = x[c];
-            #pragma omp simd
-            for (int r = 0; r < 8; r++) acc[r] += a[r] * xc;
-        }
-        memcpy(y + r0, acc, sizeof acc);
-    }
-    for (; r0 + 4 <= d; r0 += 4) {
-        double acc[4] = { 0.0, 0.0, 0.0, 0.0 };
-        for (int c = 0; c < d; c++) {
-            const double *a = A + r0 + (size_t) d * c;
-            double xc = x[c];
-            #pragma omp simd
-            for (int r = 0; r < 4; r++) acc[r] += a[r] * xc;
-        }
-        memcpy(y + r0, acc, sizeof acc);
-    }
-    for (; r0 < d; r0++) {
-        double acc = 0.0;
-        for (int c = 0; c < d; c++) acc += A[r0 + (size_t) d * c] * x[c];
-        y[r0] = acc;
-    }
+    for (; r0 + 8 <= d; r0 += 8) matvec_rows(A, d, x, y, r0, 8);
+    for (; r0 + 4 <= d; r0 += 4) matvec_rows(A, d, x, y, r0, 4);
+    for (; r0 < d; r0++) matvec_rows(A, d, x, y, r0, 1);
 }
 
 /* NO-BEARS spectral radius of a d x d matrix by power iteration (Lee et al.

@@ -94,7 +94,10 @@ model_lines <- function(fit) {
   if (nrow(est$dropped)) {
     graph <- paste0(graph, sprintf(" (%d dropped to break cycles)", nrow(est$dropped)))
   }
-  if (!is.null(last) && is.finite(last$acyclicity %||% NA)) {
+  if (identical(fit$control$acyclicity, "order")) {
+    # c(G) of the relaxed samples says nothing here: every sample is a DAG.
+    graph <- paste0(graph, ", acyclic by construction (learnt order of the genes)")
+  } else if (!is.null(last) && is.finite(last$acyclicity %||% NA)) {
     graph <- paste0(graph, sprintf("; acyclicity c(G) %s at the last step",
                                    signif_text(last$acyclicity)))
   }

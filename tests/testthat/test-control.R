@@ -1,8 +1,11 @@
-test_that("gim_control() returns validated settings with the paper's defaults", {
+test_that("gim_control() returns validated settings with the documented defaults", {
   ctl <- gim_control()
   expect_s3_class(ctl, "gim_control")
-  expect_identical(ctl$steps, 30000L)
-  expect_identical(ctl$n_mc, 128L)
+  expect_identical(ctl$steps, 10000L)
+  expect_identical(ctl$n_mc, 32L)
+  expect_identical(ctl$acyclicity, "order")
+  expect_identical(ctl$mc_estimator, "expected")
+  expect_true(ctl$standardise)
   expect_identical(ctl$learning_rate, 1e-3)
   expect_identical(ctl$gim_hidden, c(100L, 100L))
   expect_identical(ctl$mechanism_hidden, 5L)

@@ -63,6 +63,6 @@ test_that("an expected-estimator fit is reproducible and scores held-out cells a
 })
 
 test_that("gim_control() checks mc_estimator", {
-  expect_identical(gim_control()$mc_estimator, "marginal")
+  expect_identical(gim_control()$mc_estimator, "expected")
   expect_snapshot(error = TRUE, gim_control(mc_estimator = "mean"))
 })

@@ -75,6 +75,11 @@ test_that("a fit with node potentials is acyclic at every check and reproducible
   g <- expect_silent(causal_graph(fit))
   expect_true(is_dag(g))
   expect_true(all(gap[g == 1L] > 0))
+  # print() does not report the relaxed samples' c(G), which is not zero.
+  expect_gt(fit$trace$acyclicity[nrow(fit$trace)], 0)
+  expect_output(print(fit), "acyclic by construction", fixed = TRUE)
+  expect_no_match(paste(utils::capture.output(print(fit)), collapse = "\n"), "c(G)",
+                  fixed = TRUE)
   expect_identical(fit_once(2L)$graph_latent, fit$graph_latent)
   back <- unserialize(serialize(fit, NULL))
   expect_identical(edge_probabilities(back), edge_probabilities(fit))

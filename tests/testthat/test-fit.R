@@ -73,7 +73,7 @@ test_that("the fit object holds the training design", {
   expect_equal(fit$trace$step, c(20L, 40L, 60L))
   # The flat parameters round-trip through the named form.
   blocks <- engine_blocks("linear", "hard", 5, 5, fit$control$mechanism_hidden,
-                          c(3L, 6L, 5L))
+                          c(3L, 6L, 5L), fit$control$acyclicity)
   parts <- unflatten_parameters(fit$state$par, blocks, fit$nodes)
   expect_identical(flatten_parameters(parts, blocks), fit$state$par)
 })
@@ -138,7 +138,7 @@ test_that("the engine's .Call boundary rejects malformed input", {
   control <- quick_control()
   design <- training_design(b$train$x, b$train$context, b$train$features, control)
   settings <- engine_settings(control, "linear", "hard", 5, 3)
-  blocks <- engine_blocks("linear", "hard", 5, 5, 5, settings$sizes)
+  blocks <- engine_blocks("linear", "hard", 5, 5, 5, settings$sizes, control$acyclicity)
   par <- init_parameters(blocks, design$train$x, "linear", colnames(b$train$x))
   call_obj <- function(data = design$train, p = par, s = settings) {
     .Call(pg_gim_objective, data, p, s, 1, 1L, NULL, TRUE)

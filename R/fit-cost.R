@@ -130,6 +130,7 @@ fit_dims <- function(sizes, mechanism, intervention, control, n_heldout = NULL,
        power_iterations = as.double(control$power_iterations),
        check_every = as.double(control$check_every),
        graph_gradient = control$graph_gradient,
+       mc_estimator = control$mc_estimator %||% "marginal",
        standardise = isTRUE(control$standardise) && mechanism != "zilognormal",
        steps = max(0, control$steps - steps_done))
 }
@@ -174,6 +175,7 @@ fit_cost_terms <- function(dims) {
   # Relaxed graph gradients run a second such pass on the relaxed samples.
   relaxed <- dims$graph_gradient == "relaxed"
   passes <- if (relaxed) 2 else 1
+  backward_samples <- if (identical(dims$mc_estimator, "expected")) M else 1
   # Every check_every steps the held-out check evaluates the objective once
   # more, on the held-out cells.
   per_step <- 1 + 1 / dims$check_every
@@ -198,11 +200,12 @@ fit_cost_terms <- function(dims) {
     # Each parent set also costs a little per context whatever its cells
     # (blocks of cells start per context, vector tiles are padded).
     forward_contexts = passes * M * d^2 * h * K,
-    # The backward pass of the samples that carry the weight (about one),
-    # which forms d J / d g_ij for every gene i, parent or not...
-    backward = n_cells * d^2 * h,
+    # The backward pass of the samples that carry the weight (about one
+    # under the marginal estimator; all n_mc under the expected one), which
+    # forms d J / d g_ij for every gene i, parent or not...
+    backward = n_cells * d^2 * h * backward_samples,
     # ... and contracts it with the weights per context.
-    backward_contexts = d^2 * h * K,
+    backward_contexts = d^2 * h * K * backward_samples,
     # Target and intervention samples and their log-densities per context.
     contexts = per_step * M * K * d,
     # Adam and the priors.

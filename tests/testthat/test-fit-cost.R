@@ -27,6 +27,11 @@ test_that("memory and time grow with every size", {
   mc <- by_control(gim_control(n_mc = 8), gim_control(n_mc = 32), gim_control(n_mc = 128))
   expect_true(all(diff(mc$memory) > 0))
   expect_true(all(diff(mc$time) > 0))
+  # The expected estimator runs the backward pass of every sample, the
+  # marginal one of the sample carrying the weight: same memory, more time.
+  est <- by_control(gim_control(mc_estimator = "marginal"), gim_control(mc_estimator = "expected"))
+  expect_equal(est$memory[1], est$memory[2])
+  expect_gt(est$time[2], 2 * est$time[1])
   hidden <- by_control(gim_control(mechanism_hidden = 2), gim_control(mechanism_hidden = 10))
   expect_true(all(diff(hidden$memory) > 0))
   expect_true(all(diff(hidden$time) > 0))

@@ -32,7 +32,8 @@
 #' step plus a share per context (in the first steps every Monte Carlo
 #' sample has parent sets of its own, of about `n_genes / 2` parents, each
 #' evaluated over the cells; times `mechanism_hidden` for MLP mechanisms),
-#' with `n_genes^2` times the cells (the backward pass), with
+#' with `n_genes^2` times the cells (the backward pass; times `n_mc` with
+#' `mc_estimator = "expected"`, which back-propagates every sample), with
 #' `n_mc * n_genes^2` (graph samples and the acyclicity penalty) and with
 #' `n_genes^3` (edge scores from the latent graph, whose rank defaults to
 #' the number of genes).

@@ -43,8 +43,9 @@
 #' `anneal_steps`.
 #'
 #' **Augmented Lagrangian** (`acyclicity = "penalty"`). `lambda` starts at
-#' `lambda_init` (0) and `mu` at `mu_init` (1e-9). Every `check_every` steps the per-cell Monte Carlo
-#' log-likelihood of `holdout` held-out cells is evaluated (with the same
+#' `lambda_init` (0) and `mu` at `mu_init` (1e-9). Every `check_every` steps
+#' the per-cell Monte Carlo log-likelihood of `holdout` held-out cells is
+#' evaluated (with the same
 #' graph and target samples at every check, so that the change reflects the
 #' parameters, not Monte Carlo noise). The objective counts as converged when
 #' that score moved by less than `convergence_tol` per cell and gene since

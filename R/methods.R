@@ -41,8 +41,7 @@
 #' bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4,
 #'                                 n_test_perturbations = 0, n_cells = 20,
 #'                                 n_observational = 100, n_components = 3)
-#' # A short illustrative run (real fits train for 10,000 steps); its graph
-#' # may still have cycles, which causal_graph() breaks with a warning.
+#' # A short illustrative run (real fits train for 10,000 steps).
 #' fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
 #'                mechanism = "linear",
 #'                control = gim_control(steps = 100, n_mc = 4, gim_hidden = 10),
@@ -274,8 +273,7 @@ nobs.gim <- function(object, ...) {
 #' bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4,
 #'                                 n_test_perturbations = 0, n_cells = 20,
 #'                                 n_observational = 100, n_components = 3)
-#' # A short illustrative run (real fits train for 10,000 steps); its graph
-#' # may still have cycles, which causal_graph() breaks with a warning.
+#' # A short illustrative run (real fits train for 10,000 steps).
 #' fit <- gim_fit(bench$train$x, bench$train$context, bench$train$features,
 #'                mechanism = "linear",
 #'                control = gim_control(steps = 100, n_mc = 4, gim_hidden = 10),

@@ -127,8 +127,7 @@
 #'                                 n_test_perturbations = 1, n_cells = 15,
 #'                                 n_observational = 60, n_components = 3)
 #' tr <- bench$train
-#' # Short illustrative fits (real ones train for thousands of steps); their
-#' # graphs may still have cycles, which the gathered warning reports.
+#' # Short illustrative fits (real ones train for thousands of steps).
 #' tuned <- gim_tune(tr$x, tr$context, tr$features,
 #'                   grid = gim_grid(beta_M = c(1, 50)), mechanism = "linear",
 #'                   control = gim_control(steps = 50, n_mc = 4, gim_hidden = 8),

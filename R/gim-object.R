@@ -40,6 +40,17 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
   ), class = "gim")
 }
 
+# Trace columns that say nothing under a fit's settings, left out of
+# print() and plot_training(): with a learnt gene order every graph sample
+# is a DAG, so the relaxed samples' c(G), the augmented Lagrangian and
+# `cyclic` are idle; under the expected estimator every sample weighs
+# 1 / n_mc, so `ess` is n_mc. Fits without these settings (made before
+# them) used the penalty and the marginal estimator.
+idle_trace_columns <- function(control) {
+  c(if (identical(control$acyclicity, "order")) c("acyclicity", "lambda", "mu", "cyclic"),
+    if (identical(control$mc_estimator, "expected")) "ess")
+}
+
 # A `gim` fit with the parts the methods read. gim_fit() builds complete
 # objects; this catches other objects and lists damaged by hand.
 validate_gim <- function(fit, arg = rlang::caller_arg(fit),

@@ -93,8 +93,7 @@ model_lines <- function(fit) {
   if (nrow(est$dropped)) {
     graph <- paste0(graph, sprintf(" (%d dropped to break cycles)", nrow(est$dropped)))
   }
-  if (identical(fit$control$acyclicity, "order")) {
-    # c(G) of the relaxed samples says nothing here: every sample is a DAG.
+  if ("acyclicity" %in% idle_trace_columns(fit$control)) {
     graph <- paste0(graph, ", acyclic by construction (learnt order of the genes)")
   } else if (!is.null(last) && is.finite(last$acyclicity %||% NA)) {
     graph <- paste0(graph, sprintf("; acyclicity c(G) %s at the last step",

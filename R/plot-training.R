@@ -14,6 +14,10 @@
 #' temperature `alpha`, the target sparsity weight `beta_I` and the
 #' effective sample size `ess` (see [gim_control()]). Logical columns (such
 #' as `cyclic`, whether the point estimate had a cycle) are shown as 0/1.
+#' Columns that say nothing under the fit's settings are left out: with
+#' `acyclicity = "order"` (every graph sample is a DAG) the acyclicity,
+#' `lambda`, `mu` and `cyclic`, and with `mc_estimator = "expected"` the
+#' `ess` (always `n_mc`); name them in `quantities` to see them anyway.
 #'
 #' @param fit A `gim` object from [gim_fit()].
 #' @param quantities `NULL` (see Details), or names of trace columns to show,
@@ -44,7 +48,7 @@ plot_training <- function(fit, quantities = NULL) {
   }
   if (is.null(quantities)) {
     quantities <- setdiff(names(tr)[vapply(tr, plottable, logical(1))],
-                          c("step", "seconds", "configs"))
+                          c("step", "seconds", "configs", idle_trace_columns(fit$control)))
   } else {
     if (!is.character(quantities) || !length(quantities) || anyNA(quantities)) {
       cli::cli_abort("{.arg quantities} must be names of trace columns, not {describe_value(quantities)}.")

@@ -12,6 +12,25 @@ test_that("plot_training() draws every recorded quantity against the step", {
   expect_plot_saves(p)
 })
 
+test_that("plot_training() leaves out what the fit's settings make idle", {
+  fit <- make_test_gim()
+  fit$trace$ess <- 8
+  fit$trace$cyclic <- FALSE
+  fit$control$acyclicity <- "order"
+  fit$control$mc_estimator <- "expected"
+  p <- plot_training(fit)
+  expect_identical(as.character(plot_panels(p)$quantity),
+                   c("objective", "log_likelihood", "heldout", "alpha", "beta_I"))
+  # Named, they are still drawn.
+  p <- plot_training(fit, c("acyclicity", "ess"))
+  expect_identical(as.character(plot_panels(p)$quantity), c("acyclicity", "ess"))
+  # The paper's settings keep every panel.
+  fit$control$acyclicity <- "penalty"
+  fit$control$mc_estimator <- "marginal"
+  expect_true(all(c("acyclicity", "lambda", "mu", "cyclic", "ess") %in%
+                    plot_panels(plot_training(fit))$quantity))
+})
+
 test_that("plot_training() shows chosen quantities in the order given", {
   fit <- make_test_gim()
   fit$trace$heldout[1:3] <- NA # skipped steps without a held-out check

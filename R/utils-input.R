@@ -131,6 +131,15 @@ check_positive_number <- function(x, arg = rlang::caller_arg(x),
   as.double(x)
 }
 
+# A share from 0 up to, not including, 1.
+check_fraction <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+  if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < 0 || x >= 1) {
+    cli::cli_abort("{.arg {arg}} must be a single number in [0, 1), not {describe_value(x)}.",
+                   call = call)
+  }
+  as.double(x)
+}
+
 check_count <- function(x, arg = rlang::caller_arg(x), min = 1L,
                         call = rlang::caller_env()) {
   if (!is.numeric(x) || length(x) != 1L || is.na(x) || x < min ||

@@ -349,6 +349,7 @@ typedef struct {
     double beta_I;                /* beta_I: constant, or a cosine ramp from 0 */
     int beta_I_schedule;          /* GIM_SCHEDULE_* */
     double beta_I_start;          /* where the cosine schedules start */
+    double order_warmup;          /* steps during which the potentials stay put */
 } gim_optimiser;
 
 static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *o)
@@ -359,6 +360,7 @@ static void read_optimiser(SEXP settings, const gim_settings *s, gim_optimiser *
     o->beta_I_schedule = setting_int(settings, "beta_I_schedule", GIM_SCHEDULE_CONSTANT,
                                      GIM_SCHEDULE_LAST);
     o->beta_I_start = setting_num(settings, "beta_I_start");
+    o->order_warmup = setting_num(settings, "order_warmup");
     if (!(o->learning_rate > 0)) Rf_error("`settings$learning_rate` must be positive.");
     o->alpha = s->alpha;
     o->beta_I = s->beta_I;
@@ -455,6 +457,8 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
         arena.next = 0;
         gim_objective(&s, &L, &D, p, sd, t, grad, &rep, NULL);
         if (rep.status) { status = rep.status; break; }
+        if (s.acyclicity == GIM_ACYCLIC_ORDER && t < opt.order_warmup)
+            memset(grad + L.order, 0, sizeof(double) * (size_t) s.d);
         adam_step(&opt, t, grad, L.total, p, m, v);
         trace_row(tr, (size_t) nst, it, &rep, &s);
         done++;

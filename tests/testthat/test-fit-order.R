@@ -96,3 +96,36 @@ test_that("the node potentials have their own prior variance", {
   expect_identical(engine_settings(gim_control(prior_var_order = 3), "mlp", "hard", 5, 2)$var_order, 3)
   expect_identical(engine_settings(gim_control(), "mlp", "hard", 5, 2)$var_order, 1 / 5)
 })
+
+test_that("order_warmup holds the potentials at 0, then lets them learn, resumably", {
+  set.seed(1)
+  bench <- simulate_gim_benchmark(d = 5, n_perturbations = 4, n_test_perturbations = 0,
+                                  n_cells = 20, n_observational = 100, n_components = 2)
+  tr <- bench$train
+  control <- gim_control(steps = 200, n_mc = 4, gim_hidden = 8, order_warmup = 0.5,
+                         check_every = 50, n_threads = 1)
+  expect_identical(engine_settings(control, "linear", "hard", 5, 2)$order_warmup, 100)
+  expect_identical(engine_settings(gim_control(), "linear", "hard", 5, 2)$order_warmup, 0)
+  # Fits made before the option have no order_warmup in their control: none.
+  old <- control
+  old$order_warmup <- NULL
+  expect_identical(engine_settings(old, "linear", "hard", 5, 2)$order_warmup, 0)
+  fit_with <- function(control, init = NULL) {
+    set.seed(3)
+    gim_fit(tr$x, tr$context, tr$features, mechanism = "linear", control = control,
+            init = init, verbose = FALSE)
+  }
+  whole <- fit_with(control)
+  expect_true(any(whole$graph_latent$order != 0))
+  # Interrupted at step 100, the end of the warm-up: the potentials have not
+  # moved, the rest of the model has.
+  local({
+    local_interrupt_at_chunk(3L)
+    expect_warning(part <<- fit_with(control), class = "perturbgim_interrupted")
+  })
+  expect_identical(part$state$step, 100L)
+  expect_true(all(part$graph_latent$order == 0))
+  expect_gt(diff(range(part$trace$log_likelihood)), 0)
+  expect_identical(fit_with(control, part)$graph_latent, whole$graph_latent)
+  expect_snapshot(gim_control(order_warmup = 1), error = TRUE)
+})

@@ -172,7 +172,7 @@ cases <- list(
        accepts = c("beta_M: 0", "beta_I: 0", "lambda_init: 0",
                    # NULL: the machine's memory; Inf: no limit; any positive size
                    paste0("memory_limit: ", c("NULL", "Inf", "1e300", "1e-300")),
-                   "alpha_start: NULL", "latent_dim: NULL", "prior_var_z: NULL",
+                   "alpha_start: NULL", "latent_dim: NULL", "prior_var_z: NULL", "psi_sd: NULL",
                    "gim_hidden: two numbers", "minibatch: NULL",
                    paste0(c("learning_rate", "beta_M", "beta_I", "tau", "alpha",
                             "alpha_start", "prior_var_z", "prior_var_theta",

@@ -32,3 +32,15 @@ test_that("engine settings carry the codes of the table", {
                         beta_I_schedule = 2, weight_prior = 2))
   expect_identical(engine_settings(gim_control(), "linear", "hard", 4, 2)$beta_I_schedule, 1)
 })
+
+test_that("psi_sd defaults by mechanism, and an explicit value wins", {
+  for (mech in engine_codes$mechanism) {
+    expect_identical(engine_settings(gim_control(), mech, "hard", 4, 2)$psi_sd,
+                     mechanism_defaults$psi_sd[[mech]])
+    expect_identical(engine_settings(gim_control(psi_sd = 0.3), mech, "hard", 4, 2)$psi_sd, 0.3)
+  }
+  expect_identical(mechanism_defaults$psi_sd[["linear"]], 0)
+  expect_setequal(names(mechanism_defaults$psi_sd), engine_codes$mechanism)
+  expect_output(print(gim_control()), "psi_sd           NULL (by mechanism: linear 0, mlp 0.1",
+                fixed = TRUE)
+})

@@ -280,6 +280,13 @@ gim_for <- function(tr, s, seed) {
     a <- unclass(fit$control)
     b <- unclass(control)
     a$n_threads <- b$n_threads <- NULL
+    # Settings added to gim_control() after the fit was made count as
+    # theirs when they are at their default (the engine reads a missing one
+    # as the default).
+    added <- setdiff(names(b), names(a))
+    defaults <- unclass(gim_control())
+    same_as_default <- vapply(added, function(nm) identical(b[[nm]], defaults[[nm]]), logical(1))
+    b[added[same_as_default]] <- NULL
     isTRUE(all.equal(a[sort(names(a))], b[sort(names(b))]))
   }
   stale <- function(path) {

@@ -151,7 +151,8 @@
 #' fitted noise scales stayed two to ten times the least-squares ones and
 #' the held-out likelihood several nats per cell below the true model's.
 #' With MLP mechanisms (noise about a third of a gene's spread) the jitter
-#' is harmless, and fits without it found slightly worse graphs.
+#' is harmless, and without it three of four fits found slightly worse
+#' graphs.
 #' The paper does not say when the
 #' held-out objective counts as converged; `convergence_tol` is ours.
 #'

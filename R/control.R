@@ -404,10 +404,10 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     var_z = control$prior_var_z %||% (1 / d), var_theta = control$prior_var_theta,
     var_sigma = control$prior_var_sigma, var_phi = control$prior_var_phi,
     var_order = control$prior_var_order %||% control$prior_var_z %||% (1 / d),
-    weight_prior = engine_code("weight_prior", control$weight_prior %||% "all") + 0,
-    graph_samples = engine_code("graph_samples", control$graph_samples %||% "raw") + 0,
-    acyclicity = engine_code("acyclicity", control$acyclicity %||% "penalty") + 0,
-    mc_estimator = engine_code("mc_estimator", control$mc_estimator %||% "marginal") + 0,
+    weight_prior = engine_code("weight_prior", control_setting(control, "weight_prior")) + 0,
+    graph_samples = engine_code("graph_samples", control_setting(control, "graph_samples")) + 0,
+    acyclicity = engine_code("acyclicity", control_setting(control, "acyclicity")) + 0,
+    mc_estimator = engine_code("mc_estimator", control_setting(control, "mc_estimator")) + 0,
     power_iterations = control$power_iterations + 0,
     # Single-precision screening of Monte Carlo samples; the same results
     # to the bit (src/gim_screen.c). 0 only in the tests that check that.
@@ -419,6 +419,13 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     order_warmup = order_warmup_steps(control) + 0
   )
 }
+
+# What fits made before an option existed used: their stored control has no
+# entry for it. Read such options through control_setting().
+legacy_settings <- list(weight_prior = "all", graph_samples = "raw", acyclicity = "penalty",
+                        mc_estimator = "marginal", order_warmup = 0)
+
+control_setting <- function(control, name) control[[name]] %||% legacy_settings[[name]]
 
 # Settings whose default (NULL) depends on the mechanism, as the paper tuned
 # its settings separately for linear and nonlinear data. Linear: no noise on
@@ -443,8 +450,7 @@ beta_I_start <- function(control) {
 anneal_length <- function(control) min(control$anneal_steps %||% control$steps, control$steps)
 
 # The steps during which the potentials of acyclicity = "order" stay at 0:
-# the share `order_warmup` of the annealing. Fits made before the option
-# existed have none.
+# the share `order_warmup` of the annealing.
 order_warmup_steps <- function(control) {
-  round((control$order_warmup %||% 0) * anneal_length(control))
+  round(control_setting(control, "order_warmup") * anneal_length(control))
 }

@@ -131,7 +131,7 @@ fit_dims <- function(sizes, mechanism, intervention, control, n_heldout = NULL,
        power_iterations = as.double(control$power_iterations),
        check_every = as.double(control$check_every),
        graph_gradient = control$graph_gradient,
-       mc_estimator = control$mc_estimator %||% "marginal",
+       mc_estimator = control_setting(control, "mc_estimator"),
        standardise = isTRUE(control$standardise) && mechanism != "zilognormal",
        steps = max(0, control$steps - steps_done))
 }

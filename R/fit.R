@@ -318,7 +318,7 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   p <- ncol(design$features)
   settings <- engine_settings(control, mechanism, intervention, d, p)
   blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes,
-                          control$acyclicity %||% "penalty")
+                          control_setting(control, "acyclicity"))
   check_engine_layout(blocks, settings)
   state <- if (is.null(init)) {
     # Gene means for the output biases: all training cells, or a minibatch.

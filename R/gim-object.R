@@ -44,11 +44,11 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
 # print() and plot_training(): with a learnt gene order every graph sample
 # is a DAG, so the relaxed samples' c(G), the augmented Lagrangian and
 # `cyclic` are idle; under the expected estimator every sample weighs
-# 1 / n_mc, so `ess` is n_mc. Fits without these settings (made before
-# them) used the penalty and the marginal estimator.
+# 1 / n_mc, so `ess` is n_mc.
 idle_trace_columns <- function(control) {
-  c(if (identical(control$acyclicity, "order")) c("acyclicity", "lambda", "mu", "cyclic"),
-    if (identical(control$mc_estimator, "expected")) "ess")
+  order <- control_setting(control, "acyclicity") == "order"
+  expected <- control_setting(control, "mc_estimator") == "expected"
+  c(if (order) c("acyclicity", "lambda", "mu", "cyclic"), if (expected) "ess")
 }
 
 # A `gim` fit with the parts the methods read. gim_fit() builds complete

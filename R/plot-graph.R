@@ -83,10 +83,7 @@ plot_graph <- function(fit, type = c("heatmap", "network"), threshold = 0.5,
   validate_gim(fit)
   type <- arg_match_checked(type)
   layout <- arg_match_checked(layout)
-  if (!is.numeric(threshold) || length(threshold) != 1L || is.na(threshold) ||
-      threshold < 0 || threshold >= 1) {
-    cli::cli_abort("{.arg threshold} must be a single number in [0, 1), not {describe_value(threshold)}.")
-  }
+  check_fraction(threshold, "threshold")
   if (!is.numeric(max_edges) || length(max_edges) != 1L || is.na(max_edges) ||
       max_edges < 1 || max_edges != round(max_edges)) {
     cli::cli_abort("{.arg max_edges} must be a positive whole number, not {describe_value(max_edges)}.")

@@ -117,7 +117,7 @@ gim_fit.SingleCellExperiment <- function(x, context, features = NULL,
   call <- match.call()
   input <- sce_inputs(x, context, features, assay.type, genes, observational,
                       rlang::current_env(), control_level)
-  interop_fit(input, "gim_sce", call, ...)
+  interop_fit(input, "gim_sce", call, rlang::current_env(), ...)
 }
 
 # What gim_fit() and gim_compare() read from a SummarizedExperiment: cells x

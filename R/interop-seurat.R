@@ -84,7 +84,7 @@ gim_fit.Seurat <- function(x, context, features = NULL, assay = NULL, layer = "d
   call <- match.call()
   input <- seurat_inputs(x, context, features, assay, layer, genes, observational,
                          rlang::current_env(), control_level)
-  interop_fit(input, "gim_seurat", call, ...)
+  interop_fit(input, "gim_seurat", call, rlang::current_env(), ...)
 }
 
 # What gim_fit() and gim_compare() read from a Seurat object (as sce_inputs()).

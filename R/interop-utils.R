@@ -21,9 +21,12 @@ transpose_matrix <- function(m) {
 # the label column of predicted cells.
 interop_context <- function(context, meta, where, call = rlang::caller_env()) {
   n <- nrow(meta)
-  if (is.null(context)) {
-    cli::cli_abort("{.arg context} must name columns of {.code {where}}, or give one label per cell.",
-                   call = call)
+  # A missing `context` is passed on as missing from the methods.
+  if (missing(context) || is.null(context)) {
+    cli::cli_abort(c(
+      "{.arg context} must name columns of {.code {where}}, or give one label per cell.",
+      "i" = "Columns: {.field {utils::head(names(meta), 20)}}."
+    ), call = call)
   }
   is_name <- is.character(context) && length(context) >= 1L && length(context) < n
   if (is_name) {
@@ -349,9 +352,15 @@ check_encoded <- function(m, n, arg, call) {
 
 # Fit the default method on cells x genes `x` and record where the data came
 # from, so that predict() can encode new contexts and rebuild objects.
-interop_fit <- function(input, class, call, ...) {
-  fit <- gim_fit.default(input$cells, context = input$ctx$labels,
-                         features = input$feat$matrix, ...)
+interop_fit <- function(input, class, call, env, ...) {
+  fit <- tryCatch(
+    gim_fit.default(input$cells, context = input$ctx$labels, features = input$feat$matrix, ...),
+    # An error about an argument passed on in `...` names the call the user
+    # made, not the internal one with the matrix read from the object.
+    rlang_error = function(e) {
+      if (identical(e$call[[1L]], quote(gim_fit.default))) e$call <- rlang::error_call(env)
+      stop(e)
+    })
   interop_attach_source(fit, input, class, call)
 }
 

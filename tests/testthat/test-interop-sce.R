@@ -233,6 +233,14 @@ test_that("a fit is stored in and retrieved from metadata()", {
   expect_identical(gim_stored(readRDS(path)), fit)
 })
 
+test_that("errors about arguments passed on name the call the user made", {
+  train <- sce_fixture()$train
+  err <- expect_error(gim_fit(train, context = "drug", features = "drug", mechanism = "bogus"),
+                      "mechanism", class = "rlang_error")
+  expect_identical(err$call[[1L]], quote(gim_fit))
+  expect_identical(err$call$mechanism, "bogus")
+})
+
 test_that("bad inputs give clear errors", {
   d <- sce_fixture()
   train <- d$train
@@ -241,6 +249,7 @@ test_that("bad inputs give clear errors", {
   expect_snapshot(error = TRUE, {
     g(context = "drug", features = "drug", assay.type = "normcounts")
     g(context = "condition", features = "drug")
+    g(features = "drug")
     g(context = c("drug", "dose"), features = "drug")
     g(context = "drug", features = c("drug", "concentration"))
     g(context = "drug", features = "dose_nM", observational = "control")

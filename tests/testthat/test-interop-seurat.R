@@ -162,6 +162,13 @@ test_that("a fit is stored in and retrieved from Misc()", {
   expect_snapshot(error = TRUE, gim_stored(d$train, "other"))
 })
 
+test_that("errors about arguments passed on name the call the user made", {
+  seu <- seurat_fixture()$train
+  err <- expect_error(gim_fit(seu, context = "drug", features = "drug", observational = "control",
+                              control = list(steps = 3)), "control", class = "rlang_error")
+  expect_identical(err$call[[1L]], quote(gim_fit))
+})
+
 test_that("bad inputs give clear errors", {
   d <- seurat_fixture()
   seu <- d$train
@@ -172,6 +179,7 @@ test_that("bad inputs give clear errors", {
     g(layer = "scale.data")
     g(genes = c("GENE1", d$genes))
     gim_fit(seu, context = "condition", features = "drug")
+    gim_fit(seu, features = "drug")
     gim_fit(seu, context = "drug", features = "concentration")
   }, variant = paste0("SeuratObject", seurat_major()))
   # A layer that is missing: "data" before normalisation on SeuratObject 5;

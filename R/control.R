@@ -42,6 +42,15 @@
 #' cells from the children's mechanisms. Both cosine schedules run over
 #' `anneal_steps`.
 #'
+#' **Target sparsity.** With `target_sparsity = "probability"` (the paper's
+#' term) the penalty of a (context, gene) pair is `beta_I` times its target
+#' probability, whose gradient with respect to the target logit,
+#' `beta_I p (1 - p)`, vanishes once `p` nears 1: a gene called a target
+#' early, while the mechanisms are still poor, stays one even when its
+#' mechanism would explain its cells better later. With `"softplus"` the
+#' penalty is `-beta_I log(1 - p)`: the same for rare targets (`p` near 0),
+#' but its gradient, `beta_I p`, keeps pulling a saturated call back.
+#'
 #' **Augmented Lagrangian** (`acyclicity = "penalty"`). `lambda` starts at
 #' `lambda_init` (0) and `mu` at `mu_init` (1e-9). Every `check_every` steps
 #' the per-cell Monte Carlo log-likelihood of `holdout` held-out cells is
@@ -190,6 +199,11 @@
 #'   `"decreasing"` (falling from `beta_I_start`; see Details).
 #' @param beta_I_start Where the `"decreasing"` schedule starts; `NULL`:
 #'   `10 * beta_I`.
+#' @param target_sparsity The target sparsity term of each perturbed context
+#'   and gene: `"probability"`, `beta_I` times the probability that the gene
+#'   is a target (the paper's: the expected number of targets), or
+#'   `"softplus"`, `beta_I * log(1 + exp(logit))`, that is `-beta_I` times
+#'   the log-probability that it is not (see Details).
 #' @param tau Inverse temperature of the Gumbel-sigmoid relaxations.
 #' @param alpha,alpha_start Inverse temperature of the edge probabilities at
 #'   the end and at the start of training (`alpha_start = NULL`: `alpha`,
@@ -265,7 +279,8 @@ gim_control <- function(steps = 10000L, anneal_steps = NULL, stop_patience = NUL
                         n_mc = 32L, learning_rate = 1e-3,
                         beta_M = 50, beta_I = 10,
                         beta_I_schedule = c("constant", "cosine", "decreasing"),
-                        beta_I_start = NULL, tau = 1,
+                        beta_I_start = NULL,
+                        target_sparsity = c("probability", "softplus"), tau = 1,
                         alpha = 10, alpha_start = 1, latent_dim = NULL,
                         mechanism_hidden = 5L, gim_hidden = c(100L, 100L),
                         prior_var_z = NULL, prior_var_theta = 0.1,
@@ -283,6 +298,7 @@ gim_control <- function(steps = 10000L, anneal_steps = NULL, stop_patience = NUL
                         graph_gradient = c("straight_through", "relaxed"),
                         memory_limit = NULL, n_threads = default_threads()) {
   beta_I_schedule <- arg_match_checked(beta_I_schedule)
+  target_sparsity <- arg_match_checked(target_sparsity)
   graph_gradient <- arg_match_checked(graph_gradient)
   weight_prior <- arg_match_checked(weight_prior)
   graph_samples <- arg_match_checked(graph_samples)
@@ -325,6 +341,7 @@ gim_control <- function(steps = 10000L, anneal_steps = NULL, stop_patience = NUL
     beta_I = nonneg(beta_I, "beta_I"),
     beta_I_schedule = beta_I_schedule,
     beta_I_start = if (!is.null(beta_I_start)) nonneg(beta_I_start, "beta_I_start"),
+    target_sparsity = target_sparsity,
     tau = check_positive_number(tau, "tau"),
     alpha = check_positive_number(alpha, "alpha"),
     alpha_start = optional_positive(alpha_start, "alpha_start"),
@@ -408,6 +425,8 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     graph_samples = engine_code("graph_samples", control_setting(control, "graph_samples")) + 0,
     acyclicity = engine_code("acyclicity", control_setting(control, "acyclicity")) + 0,
     mc_estimator = engine_code("mc_estimator", control_setting(control, "mc_estimator")) + 0,
+    target_sparsity = engine_code("target_sparsity",
+                                  control_setting(control, "target_sparsity")) + 0,
     power_iterations = control$power_iterations + 0,
     # Single-precision screening of Monte Carlo samples; the same results
     # to the bit (src/gim_screen.c). 0 only in the tests that check that.
@@ -423,7 +442,8 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
 # What fits made before an option existed used: their stored control has no
 # entry for it. Read such options through control_setting().
 legacy_settings <- list(weight_prior = "all", graph_samples = "raw", acyclicity = "penalty",
-                        mc_estimator = "marginal", order_warmup = 0)
+                        mc_estimator = "marginal", order_warmup = 0,
+                        target_sparsity = "probability")
 
 control_setting <- function(control, name) control[[name]] %||% legacy_settings[[name]]
 

@@ -15,7 +15,8 @@ engine_codes <- list(
   weight_prior = c("all", "masked"),
   graph_samples = c("raw", "dag"),
   acyclicity = c("penalty", "order"),
-  mc_estimator = c("marginal", "expected")
+  mc_estimator = c("marginal", "expected"),
+  target_sparsity = c("probability", "softplus")
 )
 
 # The integer code of `value` in the table `kind`.

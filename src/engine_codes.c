@@ -34,6 +34,10 @@ static const code_entry mc_estimator[] = {
     {"marginal", GIM_MC_MARGINAL}, {"expected", GIM_MC_EXPECTED}, {NULL, 0}
 };
 
+static const code_entry target_sparsity[] = {
+    {"probability", GIM_TARGETS_PROBABILITY}, {"softplus", GIM_TARGETS_SOFTPLUS}, {NULL, 0}
+};
+
 static SEXP named_codes(const code_entry *e)
 {
     int n = 0;
@@ -53,12 +57,12 @@ SEXP pg_engine_codes(void)
 {
     const char *names[] = { "mechanism", "intervention", "graph_gradient",
                             "beta_I_schedule", "weight_prior", "graph_samples", "acyclicity",
-                            "mc_estimator", "" };
+                            "mc_estimator", "target_sparsity", "" };
     const code_entry *tables[] = { mechanism, intervention, graph_gradient,
                                    beta_I_schedule, weight_prior, graph_samples, acyclicity,
-                                   mc_estimator };
+                                   mc_estimator, target_sparsity };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
-    for (int i = 0; i < 8; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
+    for (int i = 0; names[i][0]; i++) SET_VECTOR_ELT(out, i, named_codes(tables[i]));
     UNPROTECT(1);
     return out;
 }

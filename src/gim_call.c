@@ -108,6 +108,8 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->graph_samples = setting_int(settings, "graph_samples", GIM_SAMPLES_RAW, GIM_SAMPLES_LAST);
     s->acyclicity = setting_int(settings, "acyclicity", GIM_ACYCLIC_PENALTY, GIM_ACYCLIC_LAST);
     s->mc_estimator = setting_int(settings, "mc_estimator", GIM_MC_MARGINAL, GIM_MC_LAST);
+    s->target_sparsity = setting_int(settings, "target_sparsity", GIM_TARGETS_PROBABILITY,
+                                     GIM_TARGETS_LAST);
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));

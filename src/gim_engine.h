@@ -31,6 +31,7 @@ typedef struct {
     int graph_samples;            /* GIM_SAMPLES_RAW or GIM_SAMPLES_DAG (gim_dag.c) */
     int acyclicity;               /* GIM_ACYCLIC_PENALTY or GIM_ACYCLIC_ORDER */
     int mc_estimator;             /* GIM_MC_MARGINAL or GIM_MC_EXPECTED (gim_likelihood.c) */
+    int target_sparsity;          /* GIM_TARGETS_PROBABILITY or GIM_TARGETS_SOFTPLUS */
     int power_iter;
     int screen;                   /* single-precision screening of samples (gim_screen.c) */
     int n_threads;

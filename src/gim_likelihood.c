@@ -78,12 +78,6 @@ static inline int gim_thread_id(void)
 
 #define HALF_LOG_2PI 0.91893853320467274178
 
-/* log(sigmoid(z)) and log(1 - sigmoid(z)) without overflow. */
-static inline double log_sigmoid(double z)
-{
-    return z >= 0.0 ? -log1p(exp(-z)) : z - log1p(exp(z));
-}
-
 /* Parents of gene j in a configuration and their effective first-layer
  * weights g_ij * w (linear: one per parent; mlp: H per parent). */
 typedef struct {
@@ -334,7 +328,7 @@ typedef struct {
 static inline noise_terms noise_make(int zi, double ls, double zl)
 {
     noise_terms t = { ls, exp(-2.0 * ls), 0.0, 0.0 };
-    if (zi) { t.lp0 = log_sigmoid(zl); t.lp1 = log_sigmoid(-zl); }
+    if (zi) { t.lp0 = pg_log_sigmoid(zl); t.lp1 = pg_log_sigmoid(-zl); }
     return t;
 }
 
@@ -632,8 +626,8 @@ static double sample_loglik(const gim_settings *s, const gim_data *D, const gim_
                 double q2 = s2[j] - 2.0 * mu * s1[j] + npos * mu * mu;
                 noise_terms ni = { P->ps[1][base + j], W->vint[base + j], 0.0, 0.0 };
                 if (zi) {
-                    ni.lp0 = log_sigmoid(P->ps[2][base + j]);
-                    ni.lp1 = log_sigmoid(-P->ps[2][base + j]);
+                    ni.lp0 = pg_log_sigmoid(P->ps[2][base + j]);
+                    ni.lp1 = pg_log_sigmoid(-P->ps[2][base + j]);
                 }
                 li = lobs(zi, cnt[j], n0[j], s1[j], q2, ni);
             }

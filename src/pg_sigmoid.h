@@ -14,4 +14,10 @@ static inline double pg_sigmoid(double z)
     return e / (1.0 + e);
 }
 
+/* log(sigmoid(z)) without overflow; -pg_log_sigmoid(-z) = log(1 + exp(z)). */
+static inline double pg_log_sigmoid(double z)
+{
+    return z >= 0.0 ? -log1p(exp(-z)) : z - log1p(exp(z));
+}
+
 #endif

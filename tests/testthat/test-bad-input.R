@@ -161,6 +161,7 @@ cases <- list(
   list(f = "gim_control", args = list(),
        bad = c(steps = "count", n_mc = "count", learning_rate = "number",
                beta_M = "number", beta_I = "number", beta_I_schedule = "choice",
+               target_sparsity = "choice",
                tau = "number", alpha = "number", alpha_start = "number",
                latent_dim = "count", mechanism_hidden = "count", gim_hidden = "count",
                prior_var_z = "number", prior_var_theta = "number",

@@ -17,20 +17,26 @@ test_that("every user-facing list of choices is a permutation of the code table"
   same_set(choices("scm", "mechanism"), engine_codes$mechanism)
   same_set(choices("sample_scm", "intervention"), engine_codes$intervention)
   for (arg in c("graph_gradient", "beta_I_schedule", "weight_prior", "graph_samples",
-                "acyclicity", "mc_estimator")) {
+                "acyclicity", "mc_estimator", "target_sparsity")) {
     same_set(choices("gim_control", arg), engine_codes[[arg]])
   }
 })
 
 test_that("engine settings carry the codes of the table", {
   s <- engine_settings(gim_control(beta_I_schedule = "cosine", weight_prior = "masked",
-                                   graph_gradient = "relaxed"),
+                                   graph_gradient = "relaxed", target_sparsity = "softplus"),
                        "zilognormal", "shift", d = 4, p = 2)
   expect_identical(s[c("mechanism", "intervention", "graph_gradient", "beta_I_schedule",
-                       "weight_prior")],
+                       "weight_prior", "target_sparsity")],
                    list(mechanism = 3, intervention = 2, graph_gradient = 2,
-                        beta_I_schedule = 2, weight_prior = 2))
-  expect_identical(engine_settings(gim_control(), "linear", "hard", 4, 2)$beta_I_schedule, 1)
+                        beta_I_schedule = 2, weight_prior = 2, target_sparsity = 2))
+  default <- engine_settings(gim_control(), "linear", "hard", 4, 2)
+  expect_identical(default[c("beta_I_schedule", "target_sparsity")],
+                   list(beta_I_schedule = 1, target_sparsity = 1))
+  # Fits made before the option have none in their control: the paper's term.
+  old <- gim_control(target_sparsity = "softplus")
+  old$target_sparsity <- NULL
+  expect_identical(engine_settings(old, "linear", "hard", 4, 2)$target_sparsity, 1)
 })
 
 test_that("psi_sd defaults by mechanism, and an explicit value wins", {

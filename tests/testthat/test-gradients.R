@@ -119,3 +119,27 @@ test_that("the masked weight prior weighs each edge's weights by its probability
     expect_equal(masked - all, sum(w) / (2 * var) - sum(prob * w) / (2 * var), tolerance = 1e-10)
   }
 })
+
+test_that("the softplus target sparsity's gradients match finite differences", {
+  for (mech in c("linear", "mlp")) {
+    for (intv in c("hard", "shift")) {
+      pr <- engine_problem(mech, intv, "relaxed")
+      pr$settings$target_sparsity <- engine_code("target_sparsity", "softplus") + 0
+      expect_relaxed_gradients(pr, "phi")
+    }
+  }
+})
+
+test_that("the softplus target sparsity is beta_I log(1 + exp(logit)) per (context, gene)", {
+  pr <- engine_problem("mlp", "hard", "relaxed")
+  probability <- engine_eval(pr)
+  pr$settings$target_sparsity <- engine_code("target_sparsity", "softplus") + 0
+  softplus <- engine_eval(pr)
+  # The two differ by the sparsity term alone: sum p against -sum log(1 - p)
+  # over the same target probabilities, which the nets give at the same
+  # parameters. Recover p from the first, the logits from p.
+  expect_equal(softplus$objective - probability$objective,
+               pr$settings$beta_I * (probability$sparsity_targets - softplus$sparsity_targets),
+               tolerance = 1e-10)
+  expect_gt(softplus$sparsity_targets, probability$sparsity_targets)
+})

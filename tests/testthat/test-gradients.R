@@ -135,9 +135,9 @@ test_that("the softplus target sparsity is beta_I log(1 + exp(logit)) per (conte
   probability <- engine_eval(pr)
   pr$settings$target_sparsity <- engine_code("target_sparsity", "softplus") + 0
   softplus <- engine_eval(pr)
-  # The two differ by the sparsity term alone: sum p against -sum log(1 - p)
-  # over the same target probabilities, which the nets give at the same
-  # parameters. Recover p from the first, the logits from p.
+  # At the same parameters the two objectives differ by the sparsity term
+  # alone: beta_I sum p against beta_I sum -log(1 - p) over the same target
+  # probabilities, and -log(1 - p) > p for every p in (0, 1).
   expect_equal(softplus$objective - probability$objective,
                pr$settings$beta_I * (probability$sparsity_targets - softplus$sparsity_targets),
                tolerance = 1e-10)

@@ -86,7 +86,7 @@ gim_compare.SingleCellExperiment <- function(x, context, features = NULL, test,
   input <- sce_inputs(x, context, features, assay.type, genes, observational, env,
                       control_level)
   test <- compare_test_contexts(test, input$ctx$labels, env)
-  compare_interop(input, test, "gim_sce", call, ...)
+  compare_interop(input, test, "gim_sce", call, env, ...)
 }
 
 #' @rdname gim_compare.SingleCellExperiment
@@ -144,7 +144,7 @@ gim_compare.Seurat <- function(x, context, features = NULL, test, assay = NULL,
   input <- seurat_inputs(x, context, features, assay, layer, genes, observational, env,
                          control_level)
   test <- compare_test_contexts(test, input$ctx$labels, env)
-  compare_interop(input, test, "gim_seurat", call, ...)
+  compare_interop(input, test, "gim_seurat", call, env, ...)
 }
 
 # ---------------------------------------------------------------------------
@@ -193,9 +193,11 @@ compare_test_contexts <- function(test, labels, call) {
 # gim_compare.default() on an object's extracted `input`; the GIM fit then
 # gets the source of the data, as interop_fit() gives it, with the training
 # contexts only (the held-out ones are not part of the fit).
-compare_interop <- function(input, test, class, call, ...) {
-  res <- gim_compare.default(input$cells, context = input$ctx$labels,
-                             features = input$feat$matrix, test = test, ...)
+compare_interop <- function(input, test, class, call, env, ...) {
+  res <- with_user_call(
+    gim_compare.default(input$cells, context = input$ctx$labels,
+                        features = input$feat$matrix, test = test, ...),
+    "gim_compare.default", env)
   fits <- attr(res, "fits")
   if (!is.null(fits$gim)) {
     train <- input

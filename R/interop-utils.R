@@ -353,15 +353,21 @@ check_encoded <- function(m, n, arg, call) {
 # Fit the default method on cells x genes `x` and record where the data came
 # from, so that predict() can encode new contexts and rebuild objects.
 interop_fit <- function(input, class, call, env, ...) {
-  fit <- tryCatch(
+  fit <- with_user_call(
     gim_fit.default(input$cells, context = input$ctx$labels, features = input$feat$matrix, ...),
-    # An error about an argument passed on in `...` names the call the user
-    # made, not the internal one with the matrix read from the object.
-    rlang_error = function(e) {
-      if (identical(e$call[[1L]], quote(gim_fit.default))) e$call <- rlang::error_call(env)
-      stop(e)
-    })
+    "gim_fit.default", env)
   interop_attach_source(fit, input, class, call)
+}
+
+# Evaluates `expr`, a call of the matrix method `internal` made by an object
+# method whose frame is `env`: an error raised in `internal` itself (about an
+# argument passed on in `...`) names the call the user made, not the
+# internal one with the matrix read from the object.
+with_user_call <- function(expr, internal, env) {
+  tryCatch(expr, rlang_error = function(e) {
+    if (identical(e$call[[1L]], as.name(internal))) e$call <- rlang::error_call(env)
+    stop(e)
+  })
 }
 
 # The record predict() needs to encode new contexts and rebuild objects,

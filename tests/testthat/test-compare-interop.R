@@ -146,6 +146,12 @@ test_that("a failed GIM leaves the baselines and no fit", {
   expect_false(is.na(res$mean_distance[res$method == "observational"]))
 })
 
+test_that("errors about arguments passed on name the call the user made", {
+  err <- expect_error(compare_sce(cmp_fixture(), intervention = "bogus"), "intervention",
+                      class = "rlang_error")
+  expect_identical(err$call[[1L]], quote(gim_compare))
+})
+
 test_that("bad test values are clear errors", {
   sce <- cmp_fixture()
   g <- function(test) {

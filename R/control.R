@@ -49,7 +49,15 @@
 #' early, while the mechanisms are still poor, stays one even when its
 #' mechanism would explain its cells better later. With `"softplus"` the
 #' penalty is `-beta_I log(1 - p)`: the same for rare targets (`p` near 0),
-#' but its gradient, `beta_I p`, keeps pulling a saturated call back.
+#' but its gradient, `beta_I p`, keeps pulling a saturated call back. It
+#' also holds true targets below saturation (their logits settle where the
+#' likelihood's pull, which fades as `p` nears 1, meets `beta_I`), so each
+#' is left out of a few Monte Carlo samples and weak ones are not called.
+#' With `"annealed"` the term is `(1 - w)` times the softplus term plus `w`
+#' times the paper's, `w` rising linearly from 0 to 1 over `anneal_steps`
+#' (as `alpha` does), so that calls made while the
+#' mechanisms are poor can be taken back, and the fit ends on the paper's
+#' objective.
 #'
 #' **Augmented Lagrangian** (`acyclicity = "penalty"`). `lambda` starts at
 #' `lambda_init` (0) and `mu` at `mu_init` (1e-9). Every `check_every` steps
@@ -203,7 +211,8 @@
 #'   and gene: `"probability"`, `beta_I` times the probability that the gene
 #'   is a target (the paper's: the expected number of targets), or
 #'   `"softplus"`, `beta_I * log(1 + exp(logit))`, that is `-beta_I` times
-#'   the log-probability that it is not (see Details).
+#'   the log-probability that it is not, or `"annealed"`, moving from the
+#'   second to the first over the annealing (see Details).
 #' @param tau Inverse temperature of the Gumbel-sigmoid relaxations.
 #' @param alpha,alpha_start Inverse temperature of the edge probabilities at
 #'   the end and at the start of training (`alpha_start = NULL`: `alpha`,
@@ -280,7 +289,7 @@ gim_control <- function(steps = 10000L, anneal_steps = NULL, stop_patience = NUL
                         beta_M = 50, beta_I = 10,
                         beta_I_schedule = c("constant", "cosine", "decreasing"),
                         beta_I_start = NULL,
-                        target_sparsity = c("probability", "softplus"), tau = 1,
+                        target_sparsity = c("probability", "softplus", "annealed"), tau = 1,
                         alpha = 10, alpha_start = 1, latent_dim = NULL,
                         mechanism_hidden = 5L, gim_hidden = c(100L, 100L),
                         prior_var_z = NULL, prior_var_theta = 0.1,
@@ -427,6 +436,8 @@ engine_settings <- function(control, mechanism, intervention, d, p) {
     mc_estimator = engine_code("mc_estimator", control_setting(control, "mc_estimator")) + 0,
     target_sparsity = engine_code("target_sparsity",
                                   control_setting(control, "target_sparsity")) + 0,
+    # Where "annealed" starts (all softplus); the training loop moves it.
+    target_mix = 0,
     power_iterations = control$power_iterations + 0,
     # Single-precision screening of Monte Carlo samples; the same results
     # to the bit (src/gim_screen.c). 0 only in the tests that check that.

@@ -16,7 +16,7 @@ engine_codes <- list(
   graph_samples = c("raw", "dag"),
   acyclicity = c("penalty", "order"),
   mc_estimator = c("marginal", "expected"),
-  target_sparsity = c("probability", "softplus")
+  target_sparsity = c("probability", "softplus", "annealed")
 )
 
 # The integer code of `value` in the table `kind`.

@@ -35,7 +35,8 @@ static const code_entry mc_estimator[] = {
 };
 
 static const code_entry target_sparsity[] = {
-    {"probability", GIM_TARGETS_PROBABILITY}, {"softplus", GIM_TARGETS_SOFTPLUS}, {NULL, 0}
+    {"probability", GIM_TARGETS_PROBABILITY}, {"softplus", GIM_TARGETS_SOFTPLUS},
+    {"annealed", GIM_TARGETS_ANNEALED}, {NULL, 0}
 };
 
 static SEXP named_codes(const code_entry *e)

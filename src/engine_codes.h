@@ -48,8 +48,9 @@ enum { GIM_MC_MARGINAL = 1, GIM_MC_EXPECTED = 2 };
 /* The target sparsity term per (context, gene): beta_I P(I) (the paper's
  * expected number of targets), or beta_I log(1 + exp(T)) = -beta_I
  * log(1 - P(I)) of the target logit T, whose gradient does not vanish as
- * P(I) saturates near 1 (gim_objective.c). */
-enum { GIM_TARGETS_PROBABILITY = 1, GIM_TARGETS_SOFTPLUS = 2 };
-#define GIM_TARGETS_LAST GIM_TARGETS_SOFTPLUS
+ * P(I) saturates near 1, or a mix of the two that moves from the second to
+ * the first over the annealing (gim_objective.c, gim_call.c). */
+enum { GIM_TARGETS_PROBABILITY = 1, GIM_TARGETS_SOFTPLUS = 2, GIM_TARGETS_ANNEALED = 3 };
+#define GIM_TARGETS_LAST GIM_TARGETS_ANNEALED
 
 #endif

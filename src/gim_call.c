@@ -110,6 +110,10 @@ static void read_settings(SEXP settings, gim_settings *s)
     s->mc_estimator = setting_int(settings, "mc_estimator", GIM_MC_MARGINAL, GIM_MC_LAST);
     s->target_sparsity = setting_int(settings, "target_sparsity", GIM_TARGETS_PROBABILITY,
                                      GIM_TARGETS_LAST);
+    s->target_mix = s->target_sparsity == GIM_TARGETS_PROBABILITY ? 1.0 :
+        s->target_sparsity == GIM_TARGETS_SOFTPLUS ? 0.0 : setting_num(settings, "target_mix");
+    if (!(s->target_mix >= 0.0 && s->target_mix <= 1.0))
+        Rf_error("`settings$target_mix` must be in [0, 1].");
     s->power_iter = setting_int(settings, "power_iterations", 1, 100000);
     s->screen = setting_int(settings, "screen", 0, 1);
     s->n_threads = pg_threads(list_elt(settings, "n_threads", "settings"));
@@ -342,7 +346,8 @@ static double ramp_value(double start, double end, int shape, double step, doubl
 
 /* The optimiser's settings, read once per chunk before the step loop (the
  * model's are in gim_settings): Adam's step size and moment decays, and the
- * schedules of alpha and beta_I over the whole fit. */
+ * schedules of alpha, beta_I and the annealed target sparsity over the
+ * annealing. */
 typedef struct {
     double learning_rate;
     double b1, b2, eps;           /* Adam's moment decays and denominator guard */
@@ -375,6 +380,8 @@ static void schedules_at(const gim_optimiser *o, int t, gim_settings *s)
     s->beta_I = o->beta_I_schedule == GIM_SCHEDULE_CONSTANT ? o->beta_I :
         ramp_value(o->beta_I_start, o->beta_I, RAMP_COSINE, t, o->total);
     s->alpha = ramp_value(o->alpha_start, o->alpha, RAMP_LINEAR, t, o->total);
+    if (s->target_sparsity == GIM_TARGETS_ANNEALED)
+        s->target_mix = ramp_value(0.0, 1.0, RAMP_LINEAR, t, o->total);
 }
 
 /* Adam step t (0-based) on the n parameters p with moments m, v; `grad` is

@@ -31,7 +31,11 @@ typedef struct {
     int graph_samples;            /* GIM_SAMPLES_RAW or GIM_SAMPLES_DAG (gim_dag.c) */
     int acyclicity;               /* GIM_ACYCLIC_PENALTY or GIM_ACYCLIC_ORDER */
     int mc_estimator;             /* GIM_MC_MARGINAL or GIM_MC_EXPECTED (gim_likelihood.c) */
-    int target_sparsity;          /* GIM_TARGETS_PROBABILITY or GIM_TARGETS_SOFTPLUS */
+    int target_sparsity;          /* GIM_TARGETS_* */
+    double target_mix;            /* weight of the paper's term P(I) in the target
+                                   * sparsity, the softplus term having 1 - target_mix:
+                                   * 1 "probability", 0 "softplus", the annealing's
+                                   * progress "annealed" (gim_call.c) */
     int power_iter;
     int screen;                   /* single-precision screening of samples (gim_screen.c) */
     int n_threads;

@@ -2,7 +2,8 @@
  *
  *   J = log p(Z) + log p(theta) + log p(sigma) + log p(phi)
  *       - beta_M sum_ij P(G_ij) - beta_I sum_kj P(I_kj)
- *         (or - beta_I sum_kj log(1 + exp(T_kj)), target_sparsity "softplus")
+ *         (or - beta_I sum_kj log(1 + exp(T_kj)), target_sparsity "softplus",
+ *         or a mix of the two, "annealed")
  *       - mean_m [lambda c(G~^m) + mu / 2 c(G~^m)^2] + LL
  *
  * Noise: graph samples use logistic noise L; the same L gives the discrete
@@ -520,11 +521,13 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     /* Target sparsity, then back through the nets. */
     double sparsity_t = 0.0;
     if (Kp > 0) {
-        int softplus = s->target_sparsity == GIM_TARGETS_SOFTPLUS;
+        /* w P(I) + (1 - w) log(1 + exp(T)), whose derivative in T is
+         * p (1 - w p); w = 1 and w = 0 give either term exactly. */
+        double w = s->target_mix;
         for (size_t o = 0; o < Kd; o++) {
             double pt = pg_sigmoid(T[o]);
-            sparsity_t += softplus ? -pg_log_sigmoid(-T[o]) : pt;
-            dT[o] -= s->beta_I * (softplus ? pt : pt * (1.0 - pt));
+            sparsity_t += w * pt + (1.0 - w) * -pg_log_sigmoid(-T[o]);
+            dT[o] -= s->beta_I * (pt * (1.0 - w * pt));
         }
         int wmax = 0;
         for (int l = 0; l <= s->n_layers; l++) if (s->sizes[l] > wmax) wmax = s->sizes[l];

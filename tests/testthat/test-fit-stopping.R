@@ -54,6 +54,24 @@ test_that("anneal_steps shortens the alpha ramp, capped by steps", {
   expect_lt(fit$trace$alpha[1], 10)
 })
 
+test_that("the annealed target sparsity ends the annealing on the paper's term", {
+  b <- small_bench()
+  fit_with <- function(steps, sparsity, init = NULL) {
+    set.seed(8)
+    gim_fit(b$train$x, b$train$context, b$train$features, mechanism = "mlp",
+            control = quick_control(steps, anneal_steps = 40, target_sparsity = sparsity),
+            init = init, verbose = FALSE)
+  }
+  annealed <- fit_with(80, "annealed")
+  # Past anneal_steps the term is the paper's to the bit: training on from
+  # step 40 under "probability" gives the same fit.
+  first <- fit_with(40, "annealed")
+  expect_identical(fit_with(80, "probability", init = first)$state$par, annealed$state$par)
+  # While annealing it is neither term.
+  expect_false(identical(fit_with(40, "probability")$state$par, first$state$par))
+  expect_false(identical(fit_with(40, "softplus")$state$par, first$state$par))
+})
+
 test_that("a fit with stop_patience stops early, says so, and is reproducible and resumable", {
   set.seed(4)
   bench <- simulate_gim_benchmark(d = 3, n_perturbations = 3, n_test_perturbations = 0,

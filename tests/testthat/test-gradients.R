@@ -130,6 +130,40 @@ test_that("the softplus target sparsity's gradients match finite differences", {
   }
 })
 
+test_that("the annealed target sparsity's gradients match finite differences part-way", {
+  for (mech in c("linear", "mlp")) {
+    for (intv in c("hard", "shift")) {
+      pr <- engine_problem(mech, intv, "relaxed")
+      pr$settings$target_sparsity <- engine_code("target_sparsity", "annealed") + 0
+      pr$settings$target_mix <- 0.4
+      expect_relaxed_gradients(pr, "phi")
+    }
+  }
+})
+
+test_that("the annealed target sparsity mixes the two terms, and its ends are them exactly", {
+  pr <- engine_problem("mlp", "shift", "relaxed")
+  at <- function(sparsity, mix = 0) {
+    pr$settings$target_sparsity <- engine_code("target_sparsity", sparsity) + 0
+    pr$settings$target_mix <- mix
+    engine_eval(pr)
+  }
+  probability <- at("probability")
+  softplus <- at("softplus")
+  mixed <- at("annealed", 0.3)
+  expect_equal(mixed$sparsity_targets,
+               0.3 * probability$sparsity_targets + 0.7 * softplus$sparsity_targets,
+               tolerance = 1e-12)
+  # At its ends the mix is either term to the bit, objective and gradient.
+  expect_identical(at("annealed", 1)[c("objective", "gradient")],
+                   probability[c("objective", "gradient")])
+  expect_identical(at("annealed", 0)[c("objective", "gradient")],
+                   softplus[c("objective", "gradient")])
+  pr$settings$target_sparsity <- engine_code("target_sparsity", "annealed") + 0
+  pr$settings$target_mix <- 1.5
+  expect_error(engine_eval(pr), "target_mix")
+})
+
 test_that("the softplus target sparsity is beta_I log(1 + exp(logit)) per (context, gene)", {
   pr <- engine_problem("mlp", "hard", "relaxed")
   # The target logits from the R mirror of the nets.

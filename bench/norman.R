@@ -52,7 +52,7 @@
 #   PERTURBGIM_NORMAN_WEIGHT_PRIOR  "all" (default), "masked"
 #   PERTURBGIM_NORMAN_ACYCLICITY    "penalty" (default), "order"
 #   PERTURBGIM_NORMAN_BETA_I        target sparsity weight (default 10, gim_control()'s)
-#   PERTURBGIM_NORMAN_TARGET_SPARSITY "probability" (default), "softplus"
+#   PERTURBGIM_NORMAN_TARGET_SPARSITY "probability" (default), "softplus", "annealed"
 #   PERTURBGIM_NORMAN_BETA_M        graph sparsity weight (default 50, gim_control()'s)
 #   PERTURBGIM_NORMAN_SEED          seed of the fit and of the split halves (default 1)
 #   PERTURBGIM_NORMAN_REPEATS       split halves and draws the scores average (default 5)
@@ -92,7 +92,8 @@ intervention <- env_choice("PERTURBGIM_NORMAN_INTERVENTION", c("hard", "shift"))
 standardise <- env_choice("PERTURBGIM_NORMAN_STANDARDISE", c("1", "0")) == "1"
 weight_prior <- env_choice("PERTURBGIM_NORMAN_WEIGHT_PRIOR", c("all", "masked"))
 acyclicity <- env_choice("PERTURBGIM_NORMAN_ACYCLICITY", c("penalty", "order"))
-target_sparsity <- env_choice("PERTURBGIM_NORMAN_TARGET_SPARSITY", c("probability", "softplus"))
+target_sparsity <- env_choice("PERTURBGIM_NORMAN_TARGET_SPARSITY",
+                              c("probability", "softplus", "annealed"))
 env_number <- function(name, default) {
   value <- suppressWarnings(as.numeric(Sys.getenv(name, as.character(default))))
   if (is.na(value) || value < 0) {
@@ -148,7 +149,7 @@ control <- gim_control(steps = steps, n_mc = n_mc, standardise = standardise,
 stem <- sprintf("norman_%s_%s_g%d_steps%d_mc%d_std%d_%s_bI%g_bM%g_seed%d%s%s", mechanism,
                 intervention, length(genes), steps, n_mc, standardise, weight_prior,
                 beta_I, beta_M, seed, if (acyclicity == "order") "_order" else "",
-                if (target_sparsity == "softplus") "_softplus" else "")
+                if (target_sparsity != "probability") paste0("_", target_sparsity) else "")
 fit_path <- file.path(out_dir, paste0(stem, ".rds"))
 fit_s <- NA_real_
 if (file.exists(fit_path)) {

@@ -4,7 +4,8 @@
 # tiles of 8 or 16 cells of a context, 4 hidden units).
 engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
                            d = 4L, n_mc = 3L, seed = 11, n_per = c(6L, 5L, 7L, 9L),
-                           hidden = 2L, acyclicity = "penalty", mc_estimator = "marginal") {
+                           hidden = 2L, acyclicity = "penalty", mc_estimator = "marginal",
+                           target_sparsity = "probability") {
   withr::local_seed(seed)
   contexts <- c("a", "b", "c", "obs")
   context <- rep(contexts, n_per)
@@ -21,7 +22,8 @@ engine_problem <- function(mechanism, intervention, graph_gradient = "relaxed",
                          # alpha = 1 keeps the relaxed graphs far from 0/1, where power
                          # iteration converges and the NO-BEARS gradient is exact.
                          alpha = 1, alpha_start = NULL, acyclicity = acyclicity,
-                         mc_estimator = mc_estimator, n_threads = 1L)
+                         mc_estimator = mc_estimator, target_sparsity = target_sparsity,
+                         n_threads = 1L)
   design <- training_design(x, context, features, control)
   settings <- engine_settings(control, mechanism, intervention, d, ncol(features))
   blocks <- engine_blocks(mechanism, intervention, d, settings$k, settings$H, settings$sizes,

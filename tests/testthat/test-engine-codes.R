@@ -31,8 +31,8 @@ test_that("engine settings carry the codes of the table", {
                    list(mechanism = 3, intervention = 2, graph_gradient = 2,
                         beta_I_schedule = 2, weight_prior = 2, target_sparsity = 2))
   default <- engine_settings(gim_control(), "linear", "hard", 4, 2)
-  expect_identical(default[c("beta_I_schedule", "target_sparsity")],
-                   list(beta_I_schedule = 1, target_sparsity = 1))
+  expect_identical(default[c("beta_I_schedule", "target_sparsity", "target_mix")],
+                   list(beta_I_schedule = 1, target_sparsity = 3, target_mix = 0))
   # Fits made before the option have none in their control: the paper's term.
   old <- gim_control(target_sparsity = "softplus")
   old$target_sparsity <- NULL

@@ -105,7 +105,9 @@ test_that("order_warmup holds the potentials at 0, then lets them learn, resumab
   control <- gim_control(steps = 200, n_mc = 4, gim_hidden = 8, order_warmup = 0.5,
                          check_every = 50, n_threads = 1)
   expect_identical(engine_settings(control, "linear", "hard", 5, 2)$order_warmup, 100)
-  expect_identical(engine_settings(gim_control(), "linear", "hard", 5, 2)$order_warmup, 0)
+  # The default: 30% of the annealing, all 10,000 steps.
+  expect_identical(engine_settings(gim_control(), "linear", "hard", 5, 2)$order_warmup, 3000)
+  expect_identical(engine_settings(gim_control(order_warmup = 0), "linear", "hard", 5, 2)$order_warmup, 0)
   # Fits made before the option have no order_warmup in their control: none.
   old <- control
   old$order_warmup <- NULL

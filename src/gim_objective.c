@@ -522,11 +522,13 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     double sparsity_t = 0.0;
     if (Kp > 0) {
         /* w P(I) + (1 - w) log(1 + exp(T)), whose derivative in T is
-         * p (1 - w p); w = 1 and w = 0 give either term exactly. */
+         * p (1 - w p); w = 1 and w = 0 give either term exactly. The paper's
+         * term alone (w = 1) needs no logarithm. */
         double w = s->target_mix;
         for (size_t o = 0; o < Kd; o++) {
             double pt = pg_sigmoid(T[o]);
-            sparsity_t += w * pt + (1.0 - w) * -pg_log_sigmoid(-T[o]);
+            double softplus = w < 1.0 ? -pg_log_sigmoid(-T[o]) : 0.0;
+            sparsity_t += w * pt + (1.0 - w) * softplus;
             dT[o] -= s->beta_I * (pt * (1.0 - w * pt));
         }
         int wmax = 0;

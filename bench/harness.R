@@ -79,32 +79,40 @@ thread_rows <- function(metric, case, threads, ours, ours_1, reference_name,
   )
 }
 
-# Per-cell log-density of the cells `x` (contexts `context`) under the true
-# SCM with the true interventions of each context: `truth` is the `truth` of a
-# simulate_gim_benchmark() data set (linear or mlp mechanisms, hard or shift
-# interventions). Used by paper_synthetic.R and structure_ablation.R as the
-# ceiling for a fit's held-out log-likelihood per cell.
-true_loglik <- function(truth, x, context) {
-  p <- truth$scm$parameters
-  g <- truth$scm$graph
+# Log-density of each cell (row) and gene (column) of `x`, contexts
+# `context`, under a linear or mlp SCM (`graph`, `mechanism`, `parameters` as
+# scm() holds them) with the interventions `targets` (0/1, a row per context)
+# and `psi` (hard: a list of matrices `mean` and `log_sd`; shift: a matrix),
+# the rows of both named by context.
+gene_logdensity <- function(scm, targets, psi, x, context) {
+  p <- scm$parameters
+  g <- scm$graph
   d <- ncol(x)
-  sd <- exp(p$log_sd)
   mean <- matrix(0, nrow(x), d)
   for (j in seq_len(d)) {
-    if (truth$scm$mechanism == "linear") {
+    if (scm$mechanism == "linear") {
       mean[, j] <- p$bias[j] + x %*% (g[, j] * p$weights[, j])
     } else {
       h <- sweep(x %*% (g[, j] * t(p$w1[, , j])), 2, p$b1[, j], `+`)
       mean[, j] <- p$b2[j] + tanh(h) %*% p$w2[, j]
     }
   }
-  tg <- truth$targets[context, , drop = FALSE] == 1
-  sds <- matrix(sd, nrow(x), d, byrow = TRUE)
-  if (is.list(truth$psi)) {
-    mean[tg] <- truth$psi$mean[context, ][tg]
-    sds[tg] <- exp(truth$psi$log_sd[context, ][tg])
+  tg <- targets[context, , drop = FALSE] == 1
+  sds <- matrix(exp(p$log_sd), nrow(x), d, byrow = TRUE)
+  if (is.list(psi)) {
+    mean[tg] <- psi$mean[context, ][tg]
+    sds[tg] <- exp(psi$log_sd[context, ][tg])
   } else {
-    mean[tg] <- mean[tg] + truth$psi[context, ][tg]
+    mean[tg] <- mean[tg] + psi[context, ][tg]
   }
-  rowSums(stats::dnorm(x, mean, sds, log = TRUE))
+  stats::dnorm(x, mean, sds, log = TRUE)
+}
+
+# Per-cell log-density of the cells `x` (contexts `context`) under the true
+# SCM with the true interventions of each context: `truth` is the `truth` of a
+# simulate_gim_benchmark() data set (linear or mlp mechanisms, hard or shift
+# interventions). Used by paper_synthetic.R and structure_ablation.R as the
+# ceiling for a fit's held-out log-likelihood per cell.
+true_loglik <- function(truth, x, context) {
+  rowSums(gene_logdensity(truth$scm, truth$targets, truth$psi, x, context))
 }

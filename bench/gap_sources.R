@@ -25,7 +25,7 @@ bench_dir <- local({
   file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
   if (length(file_arg)) dirname(normalizePath(file_arg)) else "bench"
 })
-source(file.path(bench_dir, "harness.R"))  # gene_logdensity()
+source(file.path(bench_dir, "harness.R"))  # gene_logdensity(), point_heldout_loglik()
 kv <- strsplit(commandArgs(trailingOnly = TRUE), "=", fixed = TRUE)
 opt <- stats::setNames(lapply(kv, `[`, 2), vapply(kv, `[`, "", 1))
 for (nm in c("fit", "graph", "mechanism", "intervention", "seed")) {
@@ -67,14 +67,7 @@ gap <- true_density - fit_density(pars$targets, pars$psi)
 true_targets <- truth$targets[perturbations, , drop = FALSE]
 gap_true_targets <- true_density - fit_density(true_targets, pars$psi_raw)
 
-ns <- asNamespace("perturbgim")
-settings <- ns$engine_settings(fit$control, fit$mechanism, fit$intervention, ncol(tr$x),
-                               ncol(tr$features))
-settings$alpha <- fit$trace$alpha[nrow(fit$trace)]
-design <- ns$training_design(tr$x, tr$context, tr$features, fit$control, held = held,
-                             scaling = scaling)
-engine_point <- .Call(ns$pg_gim_point_loglik, design$heldout, fit$state$par, settings) -
-  design$log_jacobian
+engine_point <- point_heldout_loglik(fit, bench)
 
 per_cell <- function(g, rows = TRUE) mean(rowSums(g[rows, , drop = FALSE]))
 cat(sprintf("%s: %s/%s/%s seed %d, %d held-out cells (%d observational)\n",
@@ -82,7 +75,7 @@ cat(sprintf("%s: %s/%s/%s seed %d, %d held-out cells (%d observational)\n",
             length(held), sum(observational)))
 cat(sprintf(paste("gap per cell at the point estimate %.2f (engine's point score: %.2f);",
                   "observational cells %.2f, perturbed %.2f\n"),
-            per_cell(gap), mean(true_loglik(truth, x, context)) - engine_point,
+            per_cell(gap), mean(rowSums(true_density)) - engine_point,
             per_cell(gap, observational), per_cell(gap, !observational)))
 cat(sprintf("with the true targets in place of the called ones: %.2f (perturbed cells %.2f)\n",
             per_cell(gap_true_targets), per_cell(gap_true_targets, !observational)))

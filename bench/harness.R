@@ -116,3 +116,19 @@ gene_logdensity <- function(scm, targets, psi, x, context) {
 true_loglik <- function(truth, x, context) {
   rowSums(gene_logdensity(truth$scm, truth$targets, truth$psi, x, context))
 }
+
+# The held-out cells' log-likelihood per cell at the fit's point estimate
+# (G*, the targets with probability > 0.5 and the mean intervention
+# parameters), in the data's units, by the engine's own routine. The trace's
+# Monte Carlo score also averages over the uncertain edges and targets and
+# the spread of psi, so the two differ by how much that uncertainty costs.
+point_heldout_loglik <- function(fit, bench) {
+  ns <- asNamespace("perturbgim")
+  tr <- bench$train
+  settings <- ns$engine_settings(fit$control, fit$mechanism, fit$intervention,
+                                 ncol(tr$x), ncol(tr$features))
+  settings$alpha <- fit$trace$alpha[nrow(fit$trace)]
+  design <- ns$training_design(tr$x, tr$context, tr$features, fit$control,
+                               held = fit$state$heldout_cells, scaling = fit$x_scaling)
+  .Call(ns$pg_gim_point_loglik, design$heldout, fit$state$par, settings) - design$log_jacobian
+}

@@ -97,7 +97,7 @@ bench_dir <- local({
   file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
   if (length(file_arg)) dirname(normalizePath(file_arg)) else "bench"
 })
-source(file.path(bench_dir, "harness.R"))  # true_loglik()
+source(file.path(bench_dir, "harness.R"))  # true_loglik(), point_heldout_loglik()
 
 env_integers <- function(name, default) {
   value <- Sys.getenv(name, default)
@@ -552,22 +552,6 @@ baseline_columns <- function(bench, base) {
     jci_context_nodes = jci$context_nodes, jci_context_gene_edges = jci$context_gene_edges,
     gies_s = round(base$gies_s, 2), jci_pc_s = round(base$pc_s, 2),
     mlp_fit_s = round(base$mlp_s, 2), stringsAsFactors = FALSE)
-}
-
-# The held-out cells' log-likelihood per cell at the fit's point estimate
-# (G*, the targets with probability > 0.5 and the mean intervention
-# parameters), in the data's units, by the engine's own routine. The trace's
-# Monte Carlo score also averages over the uncertain edges and targets and
-# the spread of psi, so the two differ by how much that uncertainty costs.
-point_heldout_loglik <- function(fit, bench) {
-  ns <- asNamespace("perturbgim")
-  tr <- bench$train
-  settings <- ns$engine_settings(fit$control, fit$mechanism, fit$intervention,
-                                 ncol(tr$x), ncol(tr$features))
-  settings$alpha <- fit$trace$alpha[nrow(fit$trace)]
-  design <- ns$training_design(tr$x, tr$context, tr$features, fit$control,
-                               held = fit$state$heldout_cells, scaling = fit$x_scaling)
-  .Call(ns$pg_gim_point_loglik, design$heldout, fit$state$par, settings) - design$log_jacobian
 }
 
 # The GIM's graph-table row and per-context metrics on one data set.

@@ -35,6 +35,12 @@
  *    training, when nearly every sample has its own configurations, this
  *    halves the cost of a step.
  *
+ * 5. Under the expected estimator (mean of the samples' log-likelihoods)
+ *    every sample weighs 1 / M whatever its likelihood, so the backward
+ *    pass needs nothing from the forward pass: it runs alone and forms the
+ *    residual sums from the units it computes anyway, which saves computing
+ *    every configuration's units twice.
+ *
  * In both graph modes the forward pass of a configuration takes the graph
  * values g_ij as continuous input weights (x_i enters mechanism j as
  * g_ij x_i). Straight-through mode feeds the discrete sample and
@@ -211,6 +217,31 @@ static inline int response(int zi, double x, double *y)
     return 1;
 }
 
+/* Adds the residuals y - f of nb cells, and their squares, to *q1 and *q2
+ * (for a zero-inflated gene, of its positive cells on the log scale). The
+ * forward pass and the fused backward pass (the expected estimator) share it,
+ * so that both give a configuration the same sums. */
+static GIM_ALWAYS_INLINE void residual_sums(int zi, const double *y, const double *f, int nb,
+                                            double *q1, double *q2)
+{
+    double a1 = *q1, a2 = *q2;
+    if (!zi) {
+        #pragma omp simd reduction(+:a1, a2)
+        for (int c = 0; c < nb; c++) {
+            double r = y[c] - f[c];
+            a1 += r; a2 += r * r;
+        }
+    } else {
+        for (int c = 0; c < nb; c++) {
+            double yc;
+            if (!response(zi, y[c], &yc)) continue;
+            double r = yc - f[c];
+            a1 += r; a2 += r * r;
+        }
+    }
+    *q1 = a1; *q2 = a2;
+}
+
 /* tanh of the units tt[h * GIM_BLOCK + c] in place and the means f[c] =
  * b2 + sum_h w2[h] tanh(...) of the cells c < nv (nv a multiple of 8;
  * cells nb .. nv - 1 are padding, set to 0 first).
@@ -298,21 +329,7 @@ static void config_forward(const gim_settings *s, const gim_layout *L, const gim
             int nb = D->start[k + 1] - c0 < GIM_BLOCK ? D->start[k + 1] - c0 : GIM_BLOCK;
             if (linear) linear_block(L, D, par, j, cv, c0, nb, f);
             else block_units(s, L, D, par, j, cv, c0, nb, t, f);
-            const double *y = xj + c0;
-            if (!zi) {
-                #pragma omp simd reduction(+:q1, q2)
-                for (int c = 0; c < nb; c++) {
-                    double r = y[c] - f[c];
-                    q1 += r; q2 += r * r;
-                }
-                continue;
-            }
-            for (int c = 0; c < nb; c++) {
-                double yc;
-                if (!response(zi, y[c], &yc)) continue;
-                double r = yc - f[c];
-                q1 += r; q2 += r * r;
-            }
+            residual_sums(zi, xj + c0, f, nb, &q1, &q2);
         }
         Q1[k] = q1; Q2[k] = q2;
     }
@@ -398,7 +415,8 @@ static GIM_ALWAYS_INLINE void unit_dots(const double *z, const double *x, int nb
 }
 
 /* Backward pass of an MLP configuration over the cells of one context, in
- * blocks as config_forward: recomputes the units, adds d J / d theta_j
+ * blocks as config_forward: recomputes the units (and, when q12 is given,
+ * adds the residual sums of config_forward to q12[0] and q12[1]), adds d J / d theta_j
  * (upstream d J / d mean = (wc r - bc) v per cell) when grad is given, and
  * the sums acc1[i, h] = sum r q_h x_i and acc0[i, h] = sum q_h x_i (q_h =
  * d mean / d pre-activation h) over all genes i when acc1 is given: those
@@ -409,7 +427,7 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
                                 const gim_data *D, const double *par, int j,
                                 const config_view *cv, const double *col, int from, int to,
                                 double wc, double bc, double v, double *grad,
-                                double *acc1, double *acc0, double *buf)
+                                double *acc1, double *acc0, double *q12, double *buf)
 {
     int d = D->d, n = D->n, H = s->H, zi = s->mechanism == GIM_ZILOGNORMAL;
     const double *w2 = par + L->w2 + (size_t) H * j;
@@ -419,6 +437,7 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
     for (int c0 = from; c0 < to; c0 += GIM_BLOCK) {
         int nb = to - c0 < GIM_BLOCK ? to - c0 : GIM_BLOCK;
         block_units(s, L, D, par, j, cv, c0, nb, tt, f);
+        if (q12) residual_sums(zi, xj + c0, f, nb, q12, q12 + 1);
         /* Zero cells of a zero-inflated gene have no Gaussian part: weight 0. */
         for (int c = 0; c < nb; c++) {
             double y;
@@ -466,14 +485,14 @@ static void config_backward_mlp(const gim_settings *s, const gim_layout *L,
 }
 
 /* Backward pass of a linear configuration over the cells from .. to - 1,
- * as config_backward_mlp with one "unit" per parent: adds d J / d theta_j
+ * as config_backward_mlp with one "unit" per parent (q12 likewise): adds d J / d theta_j
  * when grad is given, and acc1[i] = sum r x_i, acc0[i] = sum x_i over all
  * genes i when acc1 is given. `buf` holds 3 GIM_BLOCK doubles. */
 GIM_TARGET_CLONES
 static void config_backward_linear(const gim_layout *L, const gim_data *D, const double *par,
                                    int j, const config_view *cv, const double *col, int from,
                                    int to, double wc, double bc, double v, double *grad,
-                                   double *acc1, double *acc0, double *buf)
+                                   double *acc1, double *acc0, double *q12, double *buf)
 {
     int d = D->d, n = D->n;
     double *f = buf, *r = f + GIM_BLOCK, *delta = r + GIM_BLOCK;
@@ -481,6 +500,7 @@ static void config_backward_linear(const gim_layout *L, const gim_data *D, const
     for (int c0 = from; c0 < to; c0 += GIM_BLOCK) {
         int nb = to - c0 < GIM_BLOCK ? to - c0 : GIM_BLOCK;
         linear_block(L, D, par, j, cv, c0, nb, f);
+        if (q12) residual_sums(0, xj + c0, f, nb, q12, q12 + 1);
         double sd = 0.0;
         #pragma omp simd reduction(+:sd)
         for (int c = 0; c < nb; c++) {
@@ -785,15 +805,15 @@ static void pass_screen(const gim_settings *s, const gim_layout *L, const gim_da
 }
 
 /* ---- 2. forward pass of every configuration needed -------------------- */
-static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
+/* Scratch, and which configurations and samples phase 2 must evaluate:
+ * all of them, unless screening rules some out. */
+static void pass_prepare(const gim_settings *s, const gim_layout *L, const gim_data *D,
                          const double *par, gim_pass *P, pass_work *W)
 {
     pass_scratch(s, L, D, par, P, W);
-    int M = W->M, d = W->d, K = W->K, zi = W->zi, wmax = W->wmax;
-    size_t dd = W->dd;
-    void *(*alloc)(size_t) = s->alloc;
-    char *needed = W->needed = alloc((size_t) M * d);
-    char *active = W->active = alloc((size_t) M);
+    int M = W->M, d = W->d;
+    char *needed = W->needed = s->alloc((size_t) M * d);
+    char *active = W->active = s->alloc((size_t) M);
     /* With few distinct parent sets (late in training) the double pass is
      * cheaper than screening, which costs a second pass over the samples. */
     int screen = D->xf && M > 1 && P->configs >= GIM_SCREEN_MIN_CONFIGS * d &&
@@ -802,7 +822,14 @@ static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_d
     memset(active, !screen, (size_t) M);
     P->screened = 0;
     if (screen) pass_screen(s, L, D, par, P, W);
+}
 
+static void pass_forward(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                         const double *par, gim_pass *P, pass_work *W)
+{
+    int M = W->M, d = W->d, K = W->K, zi = W->zi, wmax = W->wmax;
+    size_t dd = W->dd;
+    const char *needed = W->needed;
     const int *nU = W->nU, *rep = W->rep;
     double *Q1 = W->Q1, *Q2 = W->Q2, *lobs_obs = W->lobs_obs;
     const noise_terms *gene_noise = W->gene_noise;
@@ -859,22 +886,13 @@ static void pass_weights(const gim_settings *s, const gim_data *D, gim_pass *P,
 }
 
 /* ---- 4. gradients through targets, psi, log_sd, zero_logit ------------ */
-/* Also gathers, per configuration and context, the weights Wc and Bc with
- * which phase 5 backpropagates into the mechanism and the graph. */
 static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
                                  const gim_data *D, const double *par, gim_pass *P,
                                  pass_work *W, double *grad)
 {
     int M = W->M, d = W->d, K = W->K, Kp = W->Kp, zi = W->zi, shift = W->shift;
-    size_t MK = W->MK;
     const int *cfg_of = W->cfg_of;
     const double *Q1 = W->Q1, *Q2 = W->Q2, *vint = W->vint, *lint = W->lint;
-    const noise_terms *gene_noise = W->gene_noise;
-    void *(*alloc)(size_t) = s->alloc;
-    double *Wc = W->Wc = alloc(sizeof(double) * MK * d);
-    double *Bc = W->Bc = alloc(sizeof(double) * MK * d);
-    memset(Wc, 0, sizeof(double) * MK * d);
-    memset(Bc, 0, sizeof(double) * MK * d);
     #pragma omp parallel for num_threads(W->nth) schedule(dynamic, 1)
     for (int j = 0; j < d; j++) {
         double ls = par[L->log_sd + j], zl = zi ? par[L->zero_logit + j] : 0.0;
@@ -892,7 +910,6 @@ static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
                 if (k >= Kp) {
                     g_ls += wm * d_lo_ls;
                     g_zl += wm * d_zl;
-                    Wc[c * K + k] += wm;
                     continue;
                 }
                 size_t idx = ((size_t) m * Kp + k) * d + j;
@@ -907,8 +924,6 @@ static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
                     g_zl += wm * d_zl;
                     if (P->want_phi)
                         P->dPsi[0][k + (size_t) Kp * j] += wm * i * (q1 - npos * psi) * v;
-                    Wc[c * K + k] += wm;
-                    Bc[c * K + k] += wm * i * psi;
                 } else {
                     g_ls += wm * (1.0 - i) * d_lo_ls;
                     g_zl += wm * (1.0 - i) * d_zl;
@@ -924,7 +939,6 @@ static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
                             P->dPsi[2][o] += wm * i * (n0 * (1.0 - pi) - npos * pi);
                         }
                     }
-                    Wc[c * K + k] += wm * (1.0 - i);
                 }
             }
         }
@@ -935,9 +949,49 @@ static void pass_noise_gradients(const gim_settings *s, const gim_layout *L,
     }
 }
 
+/* ---- 5a. the weights of the backward pass ------------------------------ */
+/* Per configuration c and context k: Wc, the weight of the residual in
+ * d J / d mean, and for shifts Bc, that of the shift (d J / d mean =
+ * (Wc r - Bc) v per cell). They need the samples' weights and targets but
+ * not the forward pass. */
+static void pass_backward_weights(const gim_settings *s, const gim_data *D, const gim_pass *P,
+                                  pass_work *W)
+{
+    int M = W->M, d = W->d, K = W->K, Kp = W->Kp, shift = W->shift;
+    size_t MK = W->MK;
+    const int *cfg_of = W->cfg_of;
+    double *Wc = W->Wc = s->alloc(sizeof(double) * MK * d);
+    double *Bc = W->Bc = s->alloc(sizeof(double) * MK * d);
+    memset(Wc, 0, sizeof(double) * MK * d);
+    memset(Bc, 0, sizeof(double) * MK * d);
+    #pragma omp parallel for num_threads(W->nth) schedule(dynamic, 1)
+    for (int j = 0; j < d; j++)
+        for (int m = 0; m < M; m++) {
+            double wm = P->w[m] * D->weight;
+            if (wm == 0.0) continue;
+            size_t c = (size_t) j * M + cfg_of[(size_t) m * d + j];
+            for (int k = 0; k < K; k++) {
+                if (k >= Kp) { Wc[c * K + k] += wm; continue; }
+                size_t idx = ((size_t) m * Kp + k) * d + j;
+                double i = P->ti[idx];
+                if (shift) {
+                    Wc[c * K + k] += wm;
+                    Bc[c * K + k] += wm * i * P->ps[0][idx];
+                } else {
+                    Wc[c * K + k] += wm * (1.0 - i);
+                }
+            }
+        }
+}
+
 /* ---- 5. backward pass of every configuration with weight (fact 3) ----- */
+/* With `fused`, it also does phase 2's work: the residual sums and
+ * log-densities of every configuration, from the units it computes anyway
+ * (the expected estimator, whose weights 1 / M are known before the
+ * forward pass; phase 2 then does not run). */
 static void pass_backward(const gim_settings *s, const gim_layout *L, const gim_data *D,
-                          const double *par, gim_pass *P, const pass_work *W, double *grad)
+                          const double *par, gim_pass *P, const pass_work *W, double *grad,
+                          int fused)
 {
     int M = W->M, d = W->d, K = W->K, Kp = W->Kp, H = W->H, shift = W->shift;
     int nth = W->nth, wmax = W->wmax;
@@ -970,12 +1024,12 @@ static void pass_backward(const gim_settings *s, const gim_layout *L, const gim_
                 for (int m = 0; m < M; m++)
                     if (cfg_of[(size_t) m * d + j] == u && P->w[m] > GIM_NEGLIGIBLE_WEIGHT)
                         members[nm++] = m;
-                if (nm == 0) continue;
+                if (nm == 0 && !fused) continue;
                 const double *col = P->graph + rep[c] * dd + (size_t) d * j;
                 config_make(s, L, par, col, j, &cv);
                 int hw = s->mechanism == GIM_LINEAR ? 1 : H;
                 for (int k = 0; k < K; k++) {
-                    double wc = Wc[c * K + k], bc = Bc[c * K + k];
+                    double wc = Wc[c * K + k], bc = Bc[c * K + k], q12[2] = { 0.0, 0.0 };
                     if (P->want_graph) {
                         memset(acc1, 0, sizeof(double) * (size_t) d * hw);
                         if (shift) memset(acc0, 0, sizeof(double) * (size_t) d * hw);
@@ -985,14 +1039,17 @@ static void pass_backward(const gim_settings *s, const gim_layout *L, const gim_
                                             D->start[k + 1], wc, bc, v,
                                             P->want_theta ? grad : NULL,
                                             P->want_graph ? acc1 : NULL,
-                                            P->want_graph && shift ? acc0 : NULL, bbuf);
+                                            P->want_graph && shift ? acc0 : NULL,
+                                            fused ? q12 : NULL, bbuf);
                     } else {
                         config_backward_linear(L, D, par, j, &cv, col, D->start[k],
                                                D->start[k + 1], wc, bc, v,
                                                P->want_theta ? grad : NULL,
                                                P->want_graph ? acc1 : NULL,
-                                               P->want_graph && shift ? acc0 : NULL, bbuf);
+                                               P->want_graph && shift ? acc0 : NULL,
+                                               fused ? q12 : NULL, bbuf);
                     }
+                    if (fused) { W->Q1[c * K + k] = q12[0]; W->Q2[c * K + k] = q12[1]; }
                     if (!P->want_graph) continue;
                     /* Contract the hidden units with w1 (or theta): E[k, i] =
                      * sum over cells of (r or 1) * d mean / d g_ij. */
@@ -1013,6 +1070,9 @@ static void pass_backward(const gim_settings *s, const gim_layout *L, const gim_
                         E0[k + (size_t) K * i] = e0;
                     }
                 }
+                if (fused)
+                    W->lobs_obs[c] = config_logliks(W->zi, D, j, W->Q2 + c * K,
+                                                    W->gene_noise[j], W->lo_c + c * K);
                 if (!P->want_graph) continue;
                 for (int a = 0; a < nm; a++) {
                     int m = members[a];
@@ -1042,10 +1102,23 @@ void gim_pass_run(const gim_settings *s, const gim_layout *L, const gim_data *D,
 {
     pass_work W;
     pass_configs(s, D, P, &W);
-    pass_forward(s, L, D, par, P, &W);
+    pass_prepare(s, L, D, par, P, &W);
+    /* Fact 5: under the expected estimator every sample weighs 1 / M before
+     * any likelihood is known, so the backward pass runs first and does the
+     * forward pass's work as well. (With a non-finite log-likelihood the
+     * gradients it added are never used: the caller rejects the step.) */
+    int fused = s->mc_estimator == GIM_MC_EXPECTED && (P->want_theta || P->want_graph);
+    if (fused) {
+        for (int m = 0; m < P->M; m++) P->w[m] = 1.0 / P->M;
+        pass_backward_weights(s, D, P, &W);
+        pass_backward(s, L, D, par, P, &W, grad, 1);
+    } else {
+        pass_forward(s, L, D, par, P, &W);
+    }
     pass_weights(s, D, P, &W);
     if (!isfinite(P->loglik) || !(P->want_theta || P->want_graph || P->want_phi)) return;
     pass_noise_gradients(s, L, D, par, P, &W, grad);
-    if (!(P->want_theta || P->want_graph)) return;
-    pass_backward(s, L, D, par, P, &W, grad);
+    if (fused || !(P->want_theta || P->want_graph)) return;
+    pass_backward_weights(s, D, P, &W);
+    pass_backward(s, L, D, par, P, &W, grad, 0);
 }

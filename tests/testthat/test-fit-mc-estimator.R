@@ -18,11 +18,20 @@ test_that("gradients of the expected estimator match finite differences", {
 })
 
 test_that("the expected estimator is the mean of the samples' log-likelihoods", {
-  # One sample: both estimators are its log-likelihood, to the bit.
-  one <- engine_problem("mlp", "hard", "relaxed", n_mc = 1L)
-  marginal <- engine_eval(one)
-  one$settings$mc_estimator <- 2
-  expect_identical(engine_eval(one)[c("loglik", "gradient")], marginal[c("loglik", "gradient")])
+  # One sample: both estimators are its log-likelihood, to the bit. (The
+  # expected estimator's backward pass also does the forward pass's work,
+  # so this compares the two code paths of the likelihood.)
+  for (mech in c("linear", "mlp", "zilognormal")) {
+    for (intv in c("hard", "shift")) {
+      for (gradient in c("relaxed", "straight_through")) {
+        one <- engine_problem(mech, intv, gradient, n_mc = 1L)
+        marginal <- engine_eval(one)
+        one$settings$mc_estimator <- 2
+        expect_identical(engine_eval(one)[c("loglik", "gradient")],
+                         marginal[c("loglik", "gradient")])
+      }
+    }
+  }
   # Several samples: every one weighs 1 / M, and the mean of the
   # log-likelihoods lies below the log of the mean likelihood (Jensen).
   pr <- engine_problem("mlp", "hard", "relaxed", n_mc = 5L)

@@ -69,7 +69,7 @@ restart_table <- function(fits, seeds) {
   data.frame(
     restart = seq_along(fits),
     seed = seeds[seq_along(fits)],
-    heldout = vapply(fits, function(f) last_trace_row(f)$heldout %||% NA_real_, numeric(1)),
+    heldout = vapply(fits, function(f) final_heldout(f) %||% NA_real_, numeric(1)),
     acyclic = vapply(fits, function(f) is_dag(causal_graph_raw(f)), logical(1)),
     edges = vapply(fits, function(f) sum(causal_graph_raw(f)), numeric(1)),
     steps = vapply(fits, function(f) as.numeric(f$state$step), numeric(1)),

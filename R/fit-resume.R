@@ -49,7 +49,8 @@ resume_state <- function(init, n_par, call = rlang::caller_env()) {
       "i" = "Keep {.code latent_dim}, {.code mechanism_hidden} and {.code gim_hidden} of {.code init$control}."
     ), call = call)
   }
-  list(par = st$par, m = st$adam_m, v = st$adam_v, step = as.integer(st$step),
+  # A polished fit resumes from its trained parameters (see polish()).
+  list(par = st$trained_par %||% st$par, m = st$adam_m, v = st$adam_v, step = as.integer(st$step),
        lambda = st$lambda, mu = st$mu, seed = st$seed, heldout = st$heldout,
        best_heldout = st$best_heldout, best_step = st$best_step,
        trace = init$trace)

@@ -340,7 +340,58 @@ fit_engine <- function(design, mechanism, intervention, control, nodes, verbose,
   }
   trained <- train_chunks(state, design, settings, blocks, control, verbose, save,
                           checkpoint$every)
+  trained <- polish(trained, design, settings, control, verbose)
+  if (!is.null(save) && !is.null(trained$polish)) save(trained)  # the checkpoint is the fit
   new_gim(trained, design, blocks, settings, control, mechanism, intervention, nodes, call)
+}
+
+# Polishing (see ?gim_control): Adam on the mechanisms and noise scales
+# alone at the point estimate, in chunks of `check_every` steps (each on a
+# fresh minibatch when training used them). Skipped after an interrupted
+# training; an interrupt while polishing keeps the steps done.
+polish <- function(state, design, settings, control, verbose) {
+  n <- control_setting(control, "polish_steps")
+  last <- if (NROW(state$trace)) state$trace[nrow(state$trace), ]
+  if (n == 0L || isTRUE(state$interrupted) || is.null(last)) return(state)
+  settings$alpha <- last$alpha
+  par <- state$par
+  adam <- list(m = numeric(length(par)), v = numeric(length(par)))
+  objective <- numeric()
+  done <- 0L
+  if (verbose) {
+    pb <- cli::cli_progress_bar(total = n, clear = FALSE,
+                                format = "polishing {cli::pb_bar} {cli::pb_current}/{cli::pb_total} steps")
+  }
+  run <- function() {
+    while (done < n) {
+      k <- min(control$check_every, n - done)
+      data <- design$train %||%
+        chunk_data(design, list(seed = state$seed, step = state$step + done))
+      res <- .Call(pg_gim_polish, data, par, adam, settings, done, as.integer(k))
+      if (nzchar(res$status)) stop_nonfinite(res$status, state$step)
+      par <<- res$par
+      adam <<- list(m = res$m, v = res$v)
+      objective <<- c(objective, res$objective - design$n_train * design$log_jacobian)
+      done <<- done + k
+      if (verbose) cli::cli_progress_update(id = pb, set = done)
+    }
+  }
+  interrupted <- FALSE
+  with_single_blas_thread(tryCatch(run(), interrupt = function(e) interrupted <<- TRUE))
+  if (verbose) cli::cli_progress_done(id = pb)
+  if (interrupted) {
+    cli::cli_warn("Polishing was interrupted after {done} of {n} steps; the fit keeps them.",
+                  class = "perturbgim_interrupted")
+  }
+  heldout <- heldout_loglik(design$heldout, par, settings, last, state$seed) -
+    design$log_jacobian
+  # Resuming (init =) continues training from where it ended, so that a
+  # resumed fit is the same as one trained straight through.
+  state$trained_par <- state$par
+  state$par <- par
+  state$polish <- list(steps = done, objective = objective,
+                       heldout = c(before = last$heldout, after = heldout))
+  state
 }
 
 # The training loop: C runs `check_every` steps per call; between calls R

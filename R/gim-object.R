@@ -32,7 +32,8 @@ new_gim <- function(state, design, blocks, settings, control, mechanism, interve
                  lambda = state$lambda, mu = state$mu, seed = state$seed,
                  heldout = state$heldout, interrupted = isTRUE(state$interrupted),
                  best_heldout = state$best_heldout, best_step = state$best_step,
-                 stop_reason = state$stop_reason %||% "unfinished",
+                 stop_reason = state$stop_reason %||% "unfinished", polish = state$polish,
+                 trained_par = state$trained_par,
                  heldout_cells = design$heldout_cells, n_cells = design$n_cells),
     format_version = gim_format_version,
     n_obs = design$n_train, log_likelihood = ll, n_parameters = length(state$par),
@@ -102,4 +103,12 @@ last_trace_row <- function(fit) {
   tr <- fit$trace
   if (!is.data.frame(tr) || !nrow(tr)) return(NULL)
   as.list(tr[nrow(tr), , drop = FALSE])
+}
+
+# The fit's final held-out log-likelihood per cell: after polishing, if it
+# ran, else at the last training check (NULL without a trace).
+final_heldout <- function(fit) {
+  polished <- fit$state$polish
+  if (!is.null(polished) && polished$steps > 0L) return(polished$heldout[["after"]])
+  last_trace_row(fit)$heldout
 }

@@ -79,6 +79,11 @@ model_lines <- function(fit) {
       training <- paste0(training, sprintf(", held-out %s", signif_text(last$heldout)))
     }
   }
+  polished <- fit$state$polish
+  if (!is.null(polished) && polished$steps > 0L) {
+    training <- paste0(training, sprintf("; polished %d step%s, held-out %s", polished$steps,
+                                         plural_s(polished$steps), signif_text(final_heldout(fit))))
+  }
   if (identical(fit$state$stop_reason, "converged")) {
     training <- paste0(training, sprintf(
       " (stopped early: acyclic, held-out score flat since step %s)",

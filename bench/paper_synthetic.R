@@ -53,8 +53,9 @@
 # (below: "Evaluations are saved") and evaluates only what is missing. A saved fit
 # whose gim_control() differs from the requested one (other than n_threads)
 # is an error, never silently reused.
-# Held-out log-likelihood: the last trace row's `heldout` (Monte Carlo, per
-# cell, in the data's units) on the fit's held-out training cells
+# Held-out log-likelihood: the fit's final `heldout` (Monte Carlo, per cell,
+# in the data's units; after polishing when it ran, else the last trace
+# row's) on the fit's held-out training cells
 # `fit$state$heldout_cells`; the true SCM's is the mean of true_loglik()
 # (bench/harness.R) over the same cells.
 #
@@ -564,7 +565,7 @@ evaluate_gim <- function(fit, bench, seed) {
   # SCM's on the same cells.
   held <- fit$state$heldout_cells
   ll_true <- mean(true_loglik(bench$truth, tr$x[held, , drop = FALSE], tr$context[held]))
-  ll_gim <- fit$trace$heldout[nrow(fit$trace)]
+  ll_gim <- asNamespace("perturbgim")$final_heldout(fit)  # after polishing, if it ran
   ll_point <- point_heldout_loglik(fit, bench)
 
   # Cycles in G* are broken (with a warning) each time the graph is used,

@@ -491,3 +491,63 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     UNPROTECT(6);
     return out;
 }
+
+/* Polishing (gim_control(polish_steps)): n_steps Adam steps from polishing
+ * step step0 (moments adam = list(m, v)), with the training learning rate,
+ * on the mechanism block alone, ascending gim_point_objective() at the
+ * point-estimate graph of `par`; the graph latents and the nets stay as they
+ * are. No randomness. Returns list(par, m, v, objective (one value per step,
+ * before it), gradient (at the first step), status). */
+SEXP pg_gim_polish(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP step0, SEXP n_steps)
+{
+    gim_settings s; gim_layout L; gim_data D;
+    read_settings(settings, &s);
+    gim_layout_make(&s, &L);
+    read_data(data, &s, &D);
+    small_problem_threads(&s, &D);
+    read_par(par, &L, "par");
+    if (TYPEOF(adam) != VECSXP) Rf_error("`adam` must be a list.");
+    const double *m0 = read_par(list_elt(adam, "m", "adam"), &L, "adam$m");
+    const double *v0 = read_par(list_elt(adam, "v", "adam"), &L, "adam$v");
+    int t0 = pg_scalar_int(step0, "step0"), nst = pg_scalar_int(n_steps, "n_steps");
+    if (t0 < 0 || nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
+    gim_optimiser opt;
+    read_optimiser(settings, &s, &opt);
+
+    const char *names[] = { "par", "m", "v", "objective", "gradient", "status", "" };
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
+    SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
+    SEXP obj = PROTECT(Rf_allocVector(REALSXP, nst));
+    SEXP g0 = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
+    double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv);
+    memcpy(m, m0, sizeof(double) * L.total);
+    memcpy(v, v0, sizeof(double) * L.total);
+    memset(REAL(g0), 0, sizeof(double) * L.total);
+    double *grad = (double *) R_alloc(L.total, sizeof(double));
+    double *G = (double *) R_alloc((size_t) s.d * s.d, sizeof(double));
+    step_arena arena = { NULL, NULL, 0, 0, 0 };
+    arena_now = &arena;
+    s.alloc = arena_alloc;
+    gim_point_graph(&s, &L, p, G);
+    int status = 0, done = 0;
+    for (int it = 0; it < nst; it++) {
+        arena.next = 0;
+        double o = gim_point_objective(&s, &L, &D, p, G, grad);
+        if (!isfinite(o)) { status = GIM_BAD_LOGLIK; break; }
+        if (it == 0) memcpy(REAL(g0), grad, sizeof(double) * L.total);
+        REAL(obj)[it] = o;
+        adam_step(&opt, t0 + it, grad, L.total, p, m, v);
+        done++;
+        R_CheckUserInterrupt();
+    }
+    arena_now = NULL;
+    SET_VECTOR_ELT(out, 0, P);
+    SET_VECTOR_ELT(out, 1, Mv);
+    SET_VECTOR_ELT(out, 2, Vv);
+    SET_VECTOR_ELT(out, 3, Rf_lengthgets(obj, done));
+    SET_VECTOR_ELT(out, 4, g0);
+    SET_VECTOR_ELT(out, 5, Rf_mkString(status_term(status)));
+    UNPROTECT(6);
+    return out;
+}

@@ -120,6 +120,15 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
 double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_data *D,
                         const double *par);
 
+/* The polishing objective (gim_control(polish_steps)): the log-likelihood at
+ * the point estimate (graph G, d x d 0/1, from gim_point_graph()) summed over
+ * the cells, plus the priors of the mechanism block [theta, phi). Writes its
+ * gradient with respect to that block into grad (L->total entries, 0
+ * outside the block). */
+double gim_point_objective(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                           const double *par, const double *G, double *grad);
+void gim_point_graph(const gim_settings *s, const gim_layout *L, const double *par, double *G);
+
 /* g/h nets (gim_nets.c): forward over the Kp perturbed contexts, keeping
  * activations for the backward pass. */
 typedef struct {

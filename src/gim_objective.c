@@ -43,31 +43,41 @@ static void edge_weight_block(const gim_settings *s, const gim_layout *L, size_t
     *per_edge = s->mechanism == GIM_LINEAR ? 1 : (size_t) s->H;
 }
 
-/* Gaussian priors of SPEC section 2 (constants dropped). With the masked
- * weight prior the edge weights are left to masked_weight_prior(). */
-static double log_prior(const gim_settings *s, const gim_layout *L, const double *par,
-                        double *grad)
+/* The Gaussian priors of the mechanism block [theta, phi): mechanisms,
+ * noise scales, zero-inflation logits (constants dropped). With the masked
+ * weight prior the edge weights are left to the caller. */
+static double theta_prior(const gim_settings *s, const gim_layout *L, const double *par,
+                          double *grad)
 {
     size_t mech_end = L->log_sd, sd_end = L->log_sd + s->d;
     size_t w_start, per_edge, mech_start = L->theta;
     edge_weight_block(s, L, &w_start, &per_edge);
     if (s->weight_prior == GIM_PRIOR_MASKED)    /* the edge weights come first */
         mech_start = w_start + per_edge * (size_t) s->d * s->d;
+    double lp = -sum_squares(par, mech_start, mech_end) / (2.0 * s->var_theta) -
+        sum_squares(par, L->log_sd, sd_end) / (2.0 * s->var_sigma) -
+        sum_squares(par, sd_end, L->phi) / (2.0 * s->var_theta);
+    add_prior(par, grad, mech_start, mech_end, s->var_theta);
+    add_prior(par, grad, L->log_sd, sd_end, s->var_sigma);
+    add_prior(par, grad, sd_end, L->phi, s->var_theta);
+    return lp;
+}
+
+/* Gaussian priors of SPEC section 2 (constants dropped). With the masked
+ * weight prior the edge weights are left to masked_weight_prior(). */
+static double log_prior(const gim_settings *s, const gim_layout *L, const double *par,
+                        double *grad)
+{
     int ordered = s->acyclicity == GIM_ACYCLIC_ORDER;
     size_t z_end = ordered ? L->order : L->theta;    /* potentials have their own prior */
-    double lp = -sum_squares(par, L->u, z_end) / (2.0 * s->var_z) -
-        sum_squares(par, mech_start, mech_end) / (2.0 * s->var_theta) -
-        sum_squares(par, L->log_sd, sd_end) / (2.0 * s->var_sigma) -
-        sum_squares(par, sd_end, L->phi) / (2.0 * s->var_theta) -
+    double lp = -sum_squares(par, L->u, z_end) / (2.0 * s->var_z) +
+        theta_prior(s, L, par, grad) -
         sum_squares(par, L->phi, L->total) / (2.0 * s->var_phi);
     add_prior(par, grad, L->u, z_end, s->var_z);
     if (ordered) {
         lp -= sum_squares(par, L->order, L->theta) / (2.0 * s->var_order);
         add_prior(par, grad, L->order, L->theta, s->var_order);
     }
-    add_prior(par, grad, mech_start, mech_end, s->var_theta);
-    add_prior(par, grad, L->log_sd, sd_end, s->var_sigma);
-    add_prior(par, grad, sd_end, L->phi, s->var_theta);
     add_prior(par, grad, L->phi, L->total, s->var_phi);
     return lp;
 }
@@ -547,13 +557,13 @@ void gim_objective(const gim_settings *s, const gim_layout *L, const gim_data *D
     if (!all_finite(grad, L->total)) rep->status = GIM_BAD_GRADIENT;
 }
 
-double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_data *D,
-                        const double *par)
+/* The point estimate's graph G* (d x d, 0/1) into G: 1[u.v > 0], in the
+ * order of the potentials, made a DAG as the graph samples are. */
+void gim_point_graph(const gim_settings *s, const gim_layout *L, const double *par, double *G)
 {
-    int d = s->d, Kp = D->Kp;
-    size_t dd = (size_t) d * d, Kd = (size_t) Kp * d;
+    int d = s->d;
+    size_t dd = (size_t) d * d;
     void *(*alloc)(size_t) = s->alloc;
-    double *G = alloc(sizeof(double) * dd);
     latent_scores(s, L, par, G);
     double *score = NULL;
     if (s->graph_samples == GIM_SAMPLES_DAG) {      /* the point estimate made a DAG too */
@@ -569,6 +579,17 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
     if (score)
         gim_project_dag(G, score, d, alloc(sizeof(gim_edge) * dd),
                         alloc(sizeof(uint64_t) * gim_dag_scratch_words(d)));
+}
+
+/* The log-likelihood at the point estimate with graph G (see
+ * gim_point_loglik()), summed over the cells (times their weight); with
+ * grad, adds its gradient with respect to the mechanisms and noise scales. */
+static double point_pass(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                         const double *par, const double *G, double *grad)
+{
+    int d = s->d, Kp = D->Kp;
+    size_t Kd = (size_t) Kp * d;
+    void *(*alloc)(size_t) = s->alloc;
     double *ti = alloc(sizeof(double) * (Kd ? Kd : 1));
     double *ps[3] = { NULL, NULL, NULL };
     for (int q = 0; q < s->n_psi; q++) ps[q] = alloc(sizeof(double) * (Kd ? Kd : 1));
@@ -587,8 +608,45 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
     double ell, w;
     gim_pass P = {
         .M = 1, .graph = G, .dedup = 1, .ti = ti, .ps = { ps[0], ps[1], ps[2] },
-        .want_theta = 0, .want_graph = 0, .want_phi = 0, .ell = &ell, .w = &w
+        .want_theta = grad != NULL, .want_graph = 0, .want_phi = 0, .ell = &ell, .w = &w
     };
-    gim_pass_run(s, L, D, par, &P, NULL);
-    return D->n > 0 ? P.loglik / (D->n * D->weight) : 0.0;
+    gim_pass_run(s, L, D, par, &P, grad);
+    return P.loglik;
 }
+
+double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                        const double *par)
+{
+    double *G = s->alloc(sizeof(double) * (size_t) s->d * s->d);
+    gim_point_graph(s, L, par, G);
+    double ll = point_pass(s, L, D, par, G, NULL);
+    return D->n > 0 ? ll / (D->n * D->weight) : 0.0;
+}
+
+double gim_point_objective(const gim_settings *s, const gim_layout *L, const gim_data *D,
+                           const double *par, const double *G, double *grad)
+{
+    memset(grad, 0, sizeof(double) * L->total);
+    double out = point_pass(s, L, D, par, G, grad);
+    /* With the masked weight prior an edge's weights are weighed by G*, the
+     * point estimate of P(G_ij). */
+    double *prior_grad = s->alloc(sizeof(double) * L->total);
+    memset(prior_grad, 0, sizeof(double) * L->total);
+    double lp = theta_prior(s, L, par, prior_grad);
+    if (s->weight_prior == GIM_PRIOR_MASKED) {
+        size_t w_start, per_edge;
+        edge_weight_block(s, L, &w_start, &per_edge);
+        for (size_t e = 0; e < (size_t) s->d * s->d; e++) {
+            if (G[e] == 0.0) continue;
+            const double *w = par + w_start + per_edge * e;
+            for (size_t h = 0; h < per_edge; h++) {
+                lp -= w[h] * w[h] / (2.0 * s->var_theta);
+                prior_grad[w_start + per_edge * e + h] -= w[h] / s->var_theta;
+            }
+        }
+    }
+    for (size_t e = 0; e < L->total; e++)
+        grad[e] = e >= L->theta && e < L->phi ? grad[e] + prior_grad[e] : 0.0;
+    return out + lp;
+}
+

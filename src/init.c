@@ -30,6 +30,7 @@ extern SEXP pg_engine_codes(void);
 /* gim_call.c */
 extern SEXP pg_gim_objective(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_point_loglik(SEXP, SEXP, SEXP);
+extern SEXP pg_gim_polish(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_layout(SEXP);
 extern SEXP pg_gim_train(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 extern SEXP pg_gim_math(SEXP, SEXP);
@@ -51,6 +52,7 @@ static const R_CallMethodDef call_methods[] = {
     {"pg_engine_codes",    (DL_FUNC) &pg_engine_codes,    0},
     {"pg_gim_objective",   (DL_FUNC) &pg_gim_objective,   7},
     {"pg_gim_point_loglik",(DL_FUNC) &pg_gim_point_loglik, 3},
+    {"pg_gim_polish",      (DL_FUNC) &pg_gim_polish, 6},
     {"pg_gim_layout",      (DL_FUNC) &pg_gim_layout,      1},
     {"pg_gim_train",       (DL_FUNC) &pg_gim_train,       7},
     {"pg_gim_math",        (DL_FUNC) &pg_gim_math,        2},

@@ -204,8 +204,9 @@ test_that("standardise = TRUE fits in z-scores and reports in the data's units",
   p1 <- predict(fit1, tr$features[1:2, ], n = 50)
   set.seed(8)
   p2 <- predict(fit2, tr$features[1:2, ], n = 50)
+  # (Polishing's Adam steps carry the rounding differences a little further.)
   expect_equal(unclass(p2)[, ], sweep(sweep(unclass(p1)[, ], 2, a, "*"), 2, b, "+"),
-               tolerance = 1e-6, ignore_attr = TRUE)
+               tolerance = 1e-5, ignore_attr = TRUE)
   # zilognormal data are never standardised (zeros and a log scale).
   zl <- gim_fit(exp(tr$x), tr$context, tr$features, mechanism = "zilognormal",
                 control = gim_control(steps = 2, n_mc = 2, gim_hidden = 3, standardise = TRUE),

@@ -426,57 +426,78 @@ static SEXP trace_matrix(int n_rows)
     return tr;
 }
 
+/* The inputs of a run of Adam steps (pg_gim_train, pg_gim_polish), read
+ * and checked: the model, the data, the parameters, the moments
+ * adam = list(m, v), the first step and the number of steps. */
+typedef struct {
+    gim_settings s;
+    gim_layout L;
+    gim_data D;
+    gim_optimiser opt;
+    const double *m0, *v0;
+    int t0, nst;
+} adam_run;
+
+static void read_adam_run(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP step0,
+                          SEXP n_steps, adam_run *r)
+{
+    read_settings(settings, &r->s);
+    gim_layout_make(&r->s, &r->L);
+    read_data(data, &r->s, &r->D);
+    small_problem_threads(&r->s, &r->D);
+    read_par(par, &r->L, "par");
+    if (TYPEOF(adam) != VECSXP) Rf_error("`adam` must be a list.");
+    r->m0 = read_par(list_elt(adam, "m", "adam"), &r->L, "adam$m");
+    r->v0 = read_par(list_elt(adam, "v", "adam"), &r->L, "adam$v");
+    r->t0 = pg_scalar_int(step0, "step0");
+    r->nst = pg_scalar_int(n_steps, "n_steps");
+    if (r->t0 < 0 || r->nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
+    read_optimiser(settings, &r->s, &r->opt);
+}
+
 /* Runs n_steps Adam steps from the global step `step0`. adam = list(m, v).
  * Returns list(par, m, v, trace (n_done x trace_columns), status, step). */
 SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP step0,
                   SEXP n_steps)
 {
-    gim_settings s; gim_layout L; gim_data D;
-    read_settings(settings, &s);
-    gim_layout_make(&s, &L);
-    read_data(data, &s, &D);
-    small_problem_threads(&s, &D);
-    read_par(par, &L, "par");
-    if (TYPEOF(adam) != VECSXP) Rf_error("`adam` must be a list.");
-    const double *m0 = read_par(list_elt(adam, "m", "adam"), &L, "adam$m");
-    const double *v0 = read_par(list_elt(adam, "v", "adam"), &L, "adam$v");
+    adam_run r;
+    read_adam_run(data, par, adam, settings, step0, n_steps, &r);
+    gim_settings s = r.s;
+    gim_layout L = r.L;
+    gim_data D = r.D;
     uint64_t sd = read_seed(seed);
-    int t0 = pg_scalar_int(step0, "step0"), nst = pg_scalar_int(n_steps, "n_steps");
-    if (t0 < 0 || nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
-    gim_optimiser opt;
-    read_optimiser(settings, &s, &opt);
 
     const char *names[] = { "par", "m", "v", "trace", "status", "step", "" };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
-    SEXP trace = PROTECT(trace_matrix(nst));
+    SEXP trace = PROTECT(trace_matrix(r.nst));
     double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv), *tr = REAL(trace);
-    memcpy(m, m0, sizeof(double) * L.total);
-    memcpy(v, v0, sizeof(double) * L.total);
+    memcpy(m, r.m0, sizeof(double) * L.total);
+    memcpy(v, r.v0, sizeof(double) * L.total);
     double *grad = (double *) R_alloc(L.total, sizeof(double));
     step_arena arena = { NULL, NULL, 0, 0, 0 };
     arena_now = &arena;
     s.alloc = arena_alloc;
     int status = 0, done = 0;
-    for (int it = 0; it < nst; it++) {
-        int t = t0 + it;
-        schedules_at(&opt, t, &s);
+    for (int it = 0; it < r.nst; it++) {
+        int t = r.t0 + it;
+        schedules_at(&r.opt, t, &s);
         gim_report rep;
         arena.next = 0;
         gim_objective(&s, &L, &D, p, sd, t, grad, &rep, NULL);
         if (rep.status) { status = rep.status; break; }
-        if (s.acyclicity == GIM_ACYCLIC_ORDER && t < opt.order_warmup)
+        if (s.acyclicity == GIM_ACYCLIC_ORDER && t < r.opt.order_warmup)
             memset(grad + L.order, 0, sizeof(double) * (size_t) s.d);
-        adam_step(&opt, t, grad, L.total, p, m, v);
-        trace_row(tr, (size_t) nst, it, &rep, &s);
+        adam_step(&r.opt, t, grad, L.total, p, m, v);
+        trace_row(tr, (size_t) r.nst, it, &rep, &s);
         done++;
         R_CheckUserInterrupt();
     }
-    if (done < nst) {                                    /* keep the rows that ran */
+    if (done < r.nst) {                                    /* keep the rows that ran */
         SEXP tr2 = PROTECT(trace_matrix(done));
         for (int c = 0; c < TRACE_COLUMNS; c++)
-            memcpy(REAL(tr2) + (size_t) done * c, tr + (size_t) nst * c, sizeof(double) * done);
+            memcpy(REAL(tr2) + (size_t) done * c, tr + (size_t) r.nst * c, sizeof(double) * done);
         trace = tr2;
     } else {
         PROTECT(trace);
@@ -486,7 +507,7 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
     SET_VECTOR_ELT(out, 2, Vv);
     SET_VECTOR_ELT(out, 3, trace);
     SET_VECTOR_ELT(out, 4, Rf_mkString(status_term(status)));
-    SET_VECTOR_ELT(out, 5, Rf_ScalarInteger(t0 + done));
+    SET_VECTOR_ELT(out, 5, Rf_ScalarInteger(r.t0 + done));
     arena_now = NULL;
     UNPROTECT(6);
     return out;
@@ -500,29 +521,20 @@ SEXP pg_gim_train(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP seed, SEXP
  * before it), gradient (at the first step), status). */
 SEXP pg_gim_polish(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP step0, SEXP n_steps)
 {
-    gim_settings s; gim_layout L; gim_data D;
-    read_settings(settings, &s);
-    gim_layout_make(&s, &L);
-    read_data(data, &s, &D);
-    small_problem_threads(&s, &D);
-    read_par(par, &L, "par");
-    if (TYPEOF(adam) != VECSXP) Rf_error("`adam` must be a list.");
-    const double *m0 = read_par(list_elt(adam, "m", "adam"), &L, "adam$m");
-    const double *v0 = read_par(list_elt(adam, "v", "adam"), &L, "adam$v");
-    int t0 = pg_scalar_int(step0, "step0"), nst = pg_scalar_int(n_steps, "n_steps");
-    if (t0 < 0 || nst < 0) Rf_error("`step0` and `n_steps` must be >= 0.");
-    gim_optimiser opt;
-    read_optimiser(settings, &s, &opt);
-
+    adam_run r;
+    read_adam_run(data, par, adam, settings, step0, n_steps, &r);
+    gim_settings s = r.s;
+    gim_layout L = r.L;
+    gim_data D = r.D;
     const char *names[] = { "par", "m", "v", "objective", "gradient", "status", "" };
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP P = PROTECT(Rf_duplicate(par)), Mv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     SEXP Vv = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
-    SEXP obj = PROTECT(Rf_allocVector(REALSXP, nst));
+    SEXP obj = PROTECT(Rf_allocVector(REALSXP, r.nst));
     SEXP g0 = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t) L.total));
     double *p = REAL(P), *m = REAL(Mv), *v = REAL(Vv);
-    memcpy(m, m0, sizeof(double) * L.total);
-    memcpy(v, v0, sizeof(double) * L.total);
+    memcpy(m, r.m0, sizeof(double) * L.total);
+    memcpy(v, r.v0, sizeof(double) * L.total);
     memset(REAL(g0), 0, sizeof(double) * L.total);
     double *grad = (double *) R_alloc(L.total, sizeof(double));
     double *G = (double *) R_alloc((size_t) s.d * s.d, sizeof(double));
@@ -531,13 +543,13 @@ SEXP pg_gim_polish(SEXP data, SEXP par, SEXP adam, SEXP settings, SEXP step0, SE
     s.alloc = arena_alloc;
     gim_point_graph(&s, &L, p, G);
     int status = 0, done = 0;
-    for (int it = 0; it < nst; it++) {
+    for (int it = 0; it < r.nst; it++) {
         arena.next = 0;
         double o = gim_point_objective(&s, &L, &D, p, G, grad);
         if (!isfinite(o)) { status = GIM_BAD_LOGLIK; break; }
         if (it == 0) memcpy(REAL(g0), grad, sizeof(double) * L.total);
         REAL(obj)[it] = o;
-        adam_step(&opt, t0 + it, grad, L.total, p, m, v);
+        adam_step(&r.opt, r.t0 + it, grad, L.total, p, m, v);
         done++;
         R_CheckUserInterrupt();
     }

@@ -82,6 +82,20 @@ static double log_prior(const gim_settings *s, const gim_layout *L, const double
     return lp;
 }
 
+/* One edge's weights w (per_edge of them) under the masked prior with edge
+ * probability prob: adds prob d/dw of -|w|^2 / (2 var_theta) to gw and
+ * returns |w|^2 / (2 var_theta). */
+static double edge_weight_prior(const gim_settings *s, const double *w, double *gw,
+                                size_t per_edge, double prob)
+{
+    double sq = 0.0;
+    for (size_t h = 0; h < per_edge; h++) {
+        sq += w[h] * w[h];
+        gw[h] -= prob * w[h] / s->var_theta;
+    }
+    return sq / (2.0 * s->var_theta);
+}
+
 /* The masked weight prior E_G[log p(theta | G)] = -sum_ij P(G_ij)
  * |theta_ij|^2 / (2 var_theta) (constants dropped), as in DiBS and BaCaDI:
  * an edge's weights are pulled to 0 only as far as the edge is believed in,
@@ -100,15 +114,10 @@ static double masked_weight_prior(const gim_settings *s, const gim_layout *L,
     double lp = 0.0;
     for (size_t e = 0; e < (size_t) d * d; e++) {
         if (e % (d + 1) == 0) continue;         /* self-loops are never used */
-        const double *w = par + w_start + per_edge * e;
-        double *gw = grad + w_start + per_edge * e;
         double pe = pg_sigmoid(logit[e]), po = gate ? pg_sigmoid(gate[e]) : 1.0;
-        double prob = pe * po, sq = 0.0;
-        for (size_t h = 0; h < per_edge; h++) {
-            sq += w[h] * w[h];
-            gw[h] -= prob * w[h] / s->var_theta;
-        }
-        sq /= 2.0 * s->var_theta;
+        double prob = pe * po;
+        double sq = edge_weight_prior(s, par + w_start + per_edge * e,
+                                      grad + w_start + per_edge * e, per_edge, prob);
         lp -= prob * sq;
         dlogit[e] -= sq * pe * (1.0 - pe) * po;
         if (gate) dgate[e] -= sq * pe * po * (1.0 - po);
@@ -626,27 +635,19 @@ double gim_point_loglik(const gim_settings *s, const gim_layout *L, const gim_da
 double gim_point_objective(const gim_settings *s, const gim_layout *L, const gim_data *D,
                            const double *par, const double *G, double *grad)
 {
+    /* The pass adds to the mechanism block only (no graph or net gradient
+     * asked for), and so do the priors. */
     memset(grad, 0, sizeof(double) * L->total);
-    double out = point_pass(s, L, D, par, G, grad);
-    /* With the masked weight prior an edge's weights are weighed by G*, the
-     * point estimate of P(G_ij). */
-    double *prior_grad = s->alloc(sizeof(double) * L->total);
-    memset(prior_grad, 0, sizeof(double) * L->total);
-    double lp = theta_prior(s, L, par, prior_grad);
+    double lp = point_pass(s, L, D, par, G, grad) + theta_prior(s, L, par, grad);
     if (s->weight_prior == GIM_PRIOR_MASKED) {
+        /* An edge's weights weighed by G*, the point estimate of P(G_ij). */
         size_t w_start, per_edge;
         edge_weight_block(s, L, &w_start, &per_edge);
-        for (size_t e = 0; e < (size_t) s->d * s->d; e++) {
-            if (G[e] == 0.0) continue;
-            const double *w = par + w_start + per_edge * e;
-            for (size_t h = 0; h < per_edge; h++) {
-                lp -= w[h] * w[h] / (2.0 * s->var_theta);
-                prior_grad[w_start + per_edge * e + h] -= w[h] / s->var_theta;
-            }
-        }
+        for (size_t e = 0; e < (size_t) s->d * s->d; e++)
+            if (G[e] != 0.0)
+                lp -= edge_weight_prior(s, par + w_start + per_edge * e,
+                                        grad + w_start + per_edge * e, per_edge, 1.0);
     }
-    for (size_t e = 0; e < L->total; e++)
-        grad[e] = e >= L->theta && e < L->phi ? grad[e] + prior_grad[e] : 0.0;
-    return out + lp;
+    return lp;
 }
 
